@@ -18,5 +18,7 @@ module.exports = {
     '^@app/service-kit/(.*)$': '<rootDir>/libs/service-kit/src/$1',
   },
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
 };

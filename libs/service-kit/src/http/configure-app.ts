@@ -1,0 +1,67 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { ApiExceptionFilter } from './api-exception.filter';
+import { createValidationPipe } from './validation';
+
+export interface ServiceAppOptions {
+  /** Largest JSON body accepted; larger → 413. */
+  bodyLimit?: string;
+  /** Origins allowed by CORS; CORS stays off when empty or undefined. */
+  corsOrigins?: string[];
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/**
+ * Applies the edge every service shares: security headers, a bounded JSON body parser whose
+ * errors are answered in Nest's shape, strict validation, the global filter and shutdown hooks.
+ * Create the app with `{ bodyParser: false }` so this parser is the only one.
+ */
+export function configureServiceApp(app: INestApplication, options: ServiceAppOptions = {}): void {
+  const limit = options.bodyLimit ?? '100kb';
+  const expressApp = app as NestExpressApplication;
+  expressApp.disable('x-powered-by');
+  expressApp.use(helmet());
+  expressApp.use(express.json({ limit, strict: true }));
+  expressApp.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const parserError = err as BodyParserError;
+    if (parserError?.type === 'entity.too.large') {
+      res.status(413).json({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: `body: larger than ${limit}`,
+        fields: ['body'],
+      });
+      return;
+    }
+    if (parserError?.type === 'entity.parse.failed') {
+      res
+        .status(400)
+        .json({ statusCode: 400, error: 'Bad Request', message: 'body: malformed JSON', fields: ['body'] });
+      return;
+    }
+    if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported') {
+      res
+        .status(415)
+        .json({
+          statusCode: 415,
+          error: 'Unsupported Media Type',
+          message: 'body: unsupported encoding',
+          fields: ['body'],
+        });
+      return;
+    }
+    next(err);
+  });
+  if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
+    app.enableCors({ origin: options.corsOrigins });
+  }
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+}
