@@ -1,0 +1,169 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import {
+  DEFAULT_BREAKER_CONFIGS,
+  DeferredQueue,
+  LoggingAlerter,
+  WebhookAlerter,
+  type Breaker,
+  type Database,
+} from '@app/resilience';
+import { ServiceKitModule } from '@app/service-kit';
+import { Registry } from 'prom-client';
+import { getBreakerToken, ResilienceModule } from './resilience-shim';
+import { BbdClient } from './clients/bbd.client';
+import { OrderOrchestratorClient, type DispatchEvent } from './clients/order-orchestrator.client';
+import type { TpgConfig } from './config/tpg.config';
+import { DispatchRepository } from './database/dispatch.repository';
+import { TpgDatabaseModule } from './database/tpg-database.module';
+import type { TpgTables } from './database/tpg.tables';
+import { DispatchController } from './dispatch/dispatch.controller';
+import { DispatchService } from './dispatch/dispatch.service';
+import {
+  DISPATCH_EVENTS_OUTBOX,
+  DISPATCH_EVENTS_OUTBOX_NAME,
+  MANUAL_DISPATCH_QUEUE,
+  MANUAL_DISPATCH_QUEUE_NAME,
+  TPG_CONFIG,
+  TPG_DATABASE,
+  type DispatchEventsOutbox,
+  type ManualDispatchPayload,
+  type ManualDispatchQueue,
+} from './dispatch/dispatch.types';
+import { TpgWorkers } from './dispatch/tpg-workers';
+import { ManualDispatchController } from './manual-dispatch/manual-dispatch.controller';
+import { ManualDispatchService } from './manual-dispatch/manual-dispatch.service';
+import { OperatorTokenGuard } from './manual-dispatch/operator-token.guard';
+import { VehiclesController } from './vehicles/vehicles.controller';
+
+export const SERVICE_NAME = 'taxi-partner-gateway';
+export const TPG_BREAKERS = ['bbd-dispatch', 'bbd-tracking', 'order-orchestrator-callbacks'] as const;
+
+/** The breaker's per-call deadline as configured (override over library default). */
+function callTimeoutMs(config: TpgConfig, name: (typeof TPG_BREAKERS)[number]): number {
+  return config.breakerOverrides[name]?.callTimeoutMs ?? DEFAULT_BREAKER_CONFIGS[name]?.callTimeoutMs ?? 5000;
+}
+
+/** The Taxi Partner Gateway: dispatch to BBD, the manual dispatch queue, orchestrator events. */
+@Module({})
+export class AppModule {
+  static register(config: TpgConfig): DynamicModule {
+    if (!config.databaseUrl)
+      throw new Error('AppModule.register: databaseUrl is required (main.ts starts the embedded one)');
+    const registry = new Registry();
+    const clock = config.clock ?? Date.now;
+    const database = TpgDatabaseModule.register({
+      url: config.databaseUrl,
+      schema: config.databaseSchema,
+      afterClose: config.afterDatabaseClosed,
+    });
+    const bbdTimeout = callTimeoutMs(config, 'bbd-dispatch');
+    return {
+      module: AppModule,
+      imports: [
+        database,
+        ResilienceModule.forRoot({
+          registry,
+          clock,
+          breakerOverrides: config.breakerOverrides,
+          alerter: config.alertWebhookUrl
+            ? new WebhookAlerter({ url: config.alertWebhookUrl, labels: { service: SERVICE_NAME } })
+            : new LoggingAlerter(),
+          disabled: config.breakersDisabled,
+        }),
+        ResilienceModule.forFeature([...TPG_BREAKERS]),
+        ServiceKitModule.forRootAsync({
+          imports: [database],
+          inject: [TPG_DATABASE],
+          useFactory: (db: Database<TpgTables>) => ({
+            service: SERVICE_NAME,
+            registry,
+            readiness: { database: () => db.ping(1000) },
+          }),
+        }),
+      ],
+      controllers: [DispatchController, VehiclesController, ManualDispatchController],
+      providers: [
+        { provide: TPG_CONFIG, useValue: config },
+        OperatorTokenGuard,
+        {
+          provide: BbdClient,
+          inject: [getBreakerToken('bbd-dispatch'), getBreakerToken('bbd-tracking')],
+          useFactory: (dispatchBreaker: Breaker, trackingBreaker: Breaker) =>
+            new BbdClient({
+              baseUrl: config.bbdUrl,
+              apiKey: config.bbdApiKey,
+              dispatchBreaker,
+              trackingBreaker,
+              registry,
+            }),
+        },
+        {
+          provide: OrderOrchestratorClient,
+          inject: [getBreakerToken('order-orchestrator-callbacks')],
+          useFactory: (breaker: Breaker) =>
+            new OrderOrchestratorClient({ baseUrl: config.orderOrchestratorUrl, breaker, registry }),
+        },
+        {
+          provide: MANUAL_DISPATCH_QUEUE,
+          inject: [TPG_DATABASE],
+          useFactory: (db: Database<TpgTables>): ManualDispatchQueue =>
+            new DeferredQueue<ManualDispatchPayload>({
+              name: MANUAL_DISPATCH_QUEUE_NAME,
+              db,
+              registry,
+              clock,
+            }),
+        },
+        {
+          provide: DISPATCH_EVENTS_OUTBOX,
+          inject: [TPG_DATABASE],
+          useFactory: (db: Database<TpgTables>): DispatchEventsOutbox =>
+            new DeferredQueue<DispatchEvent>({ name: DISPATCH_EVENTS_OUTBOX_NAME, db, registry, clock }),
+        },
+        {
+          provide: DispatchService,
+          inject: [TPG_DATABASE, BbdClient, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX],
+          useFactory: (
+            db: Database<TpgTables>,
+            bbd: BbdClient,
+            manualQueue: ManualDispatchQueue,
+            outbox: DispatchEventsOutbox,
+          ) =>
+            new DispatchService(db.db, new DispatchRepository(db.db), bbd, manualQueue, outbox, clock, {
+              duplicateWaitMs: bbdTimeout + 1000,
+              stalePendingMs: bbdTimeout + 5000,
+            }),
+        },
+        {
+          provide: ManualDispatchService,
+          inject: [MANUAL_DISPATCH_QUEUE, DispatchService],
+          useFactory: (queue: ManualDispatchQueue, dispatches: DispatchService) =>
+            new ManualDispatchService(queue, dispatches),
+        },
+        {
+          provide: TpgWorkers,
+          inject: [
+            DispatchService,
+            BbdClient,
+            OrderOrchestratorClient,
+            MANUAL_DISPATCH_QUEUE,
+            DISPATCH_EVENTS_OUTBOX,
+          ],
+          useFactory: (
+            dispatches: DispatchService,
+            bbd: BbdClient,
+            orchestrator: OrderOrchestratorClient,
+            manualQueue: ManualDispatchQueue,
+            outbox: DispatchEventsOutbox,
+          ) =>
+            new TpgWorkers(dispatches, bbd, orchestrator, manualQueue, outbox, {
+              pollMs: config.replayPollMs,
+              bbdLeaseMs: bbdTimeout + 5000,
+              orchestratorLeaseMs: callTimeoutMs(config, 'order-orchestrator-callbacks') + 5000,
+            }),
+        },
+      ],
+      exports: [DispatchService, TpgWorkers, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX],
+    };
+  }
+}

@@ -1,0 +1,85 @@
+import type { BreakerConfig, Clock } from '@app/resilience';
+import { EnvReader } from '@app/service-kit';
+
+/** Breaker name → partial breaker config, merged over the library defaults at start. */
+export type BreakerOverrides = Record<string, Partial<Omit<BreakerConfig, 'name'>>>;
+
+/** The gateway's typed configuration, read once at start. */
+export interface TpgConfig {
+  port: number;
+  /** Postgres connection string; undefined → main.ts starts the embedded PGlite. */
+  databaseUrl?: string;
+  /** Schema holding every table of the gateway. */
+  databaseSchema: string;
+  bbdUrl: string;
+  bbdApiKey: string;
+  orderOrchestratorUrl: string;
+  operatorApiToken: string;
+  breakerOverrides: BreakerOverrides;
+  /** Alertmanager-compatible webhook for breaker alerts; undefined → alerts are only logged. */
+  alertWebhookUrl?: string;
+  /** How often the replayers look for work (ms). */
+  replayPollMs: number;
+  /** Benchmark-only switch: every breaker passes calls straight through. */
+  breakersDisabled: boolean;
+  /** Tests inject a clock; production uses Date.now. */
+  clock?: Clock;
+  /** Runs after the database pool closed at shutdown (main.ts stops the embedded Postgres here). */
+  afterDatabaseClosed?: () => Promise<void>;
+}
+
+export const TPG_DEFAULTS = {
+  port: 3003,
+  databaseSchema: 'tpg',
+  bbdUrl: 'http://127.0.0.1:4002',
+  bbdApiKey: 'local-bbd-api-key',
+  orderOrchestratorUrl: 'http://127.0.0.1:3000',
+  operatorApiToken: 'local-operator-token',
+  replayPollMs: 1000,
+} as const;
+
+/** Returns a problem description, or undefined when `value` is a valid BREAKER_OVERRIDES object. */
+export function checkBreakerOverrides(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return 'must be a JSON object of breaker name → partial config';
+  }
+  for (const [name, override] of Object.entries(value)) {
+    if (override === null || typeof override !== 'object' || Array.isArray(override)) {
+      return `'${name}' must map to an object`;
+    }
+    for (const [field, fieldValue] of Object.entries(override)) {
+      if (field === 'name') return `'${name}'.name cannot be overridden`;
+      if (typeof fieldValue !== 'number' || !Number.isFinite(fieldValue) || fieldValue < 0) {
+        return `'${name}'.${field} must be a finite number ≥ 0`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Parses and validates the environment; throws EnvValidationError naming every bad variable. */
+export function loadTpgConfig(env: Record<string, string | undefined>): TpgConfig {
+  const read = new EnvReader(env);
+  const config: TpgConfig = {
+    port: read.port('TPG_PORT', TPG_DEFAULTS.port),
+    databaseUrl: read.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: read.string('DATABASE_SCHEMA', TPG_DEFAULTS.databaseSchema),
+    bbdUrl: read.url('BBD_URL', TPG_DEFAULTS.bbdUrl),
+    bbdApiKey: read.secret('BBD_API_KEY', TPG_DEFAULTS.bbdApiKey),
+    orderOrchestratorUrl: read.url('ORDER_ORCHESTRATOR_URL', TPG_DEFAULTS.orderOrchestratorUrl),
+    operatorApiToken: read.secret('OPERATOR_API_TOKEN', TPG_DEFAULTS.operatorApiToken),
+    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    alertWebhookUrl:
+      read.optionalString('ALERT_WEBHOOK_URL') === undefined ? undefined : read.url('ALERT_WEBHOOK_URL'),
+    replayPollMs: read.int('REPLAY_POLL_MS', TPG_DEFAULTS.replayPollMs, { min: 10, max: 600_000 }),
+    breakersDisabled: read.oneOf('BREAKERS_DISABLED', ['true', 'false'], 'false') === 'true',
+  };
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
+    read.fail(`DATABASE_SCHEMA must be a lower-case identifier, got '${config.databaseSchema}'`);
+  }
+  if (config.operatorApiToken !== '' && config.operatorApiToken.length < 8) {
+    read.fail('OPERATOR_API_TOKEN must be at least 8 characters');
+  }
+  read.done();
+  return config;
+}

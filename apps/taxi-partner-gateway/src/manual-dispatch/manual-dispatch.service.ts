@@ -1,0 +1,112 @@
+import { ConflictException, NotFoundException } from '@nestjs/common';
+import {
+  isQueueEntryConflictError,
+  isQueueEntryNotFoundError,
+  type DeferredQueueEntry,
+} from '@app/resilience';
+import type { AssignedVehicle } from '../database/tpg.tables';
+import type { DispatchService } from '../dispatch/dispatch.service';
+import type { ManualDispatchPayload, ManualDispatchQueue } from '../dispatch/dispatch.types';
+import type { ListableStatus } from './dto/manual-dispatch.dto';
+
+/** One entry of the manual dispatch queue as operators see it. */
+export interface ManualDispatchItem {
+  id: string;
+  dispatchId: string;
+  orderId: string;
+  status: string;
+  reason: string | null;
+  enqueuedAt: string;
+  claimedBy?: string;
+  claimedAt?: string;
+  attempts: number;
+  vehicle?: AssignedVehicle;
+}
+
+/** The operators' side of the manual dispatch queue. */
+export class ManualDispatchService {
+  constructor(
+    private readonly queue: ManualDispatchQueue,
+    private readonly dispatches: DispatchService,
+  ) {}
+
+  async list(status: ListableStatus | undefined, limit = 500): Promise<ManualDispatchItem[]> {
+    const entries = await this.queue.list({ ...(status ? { status } : {}), limit });
+    return entries.map(toItem);
+  }
+
+  /** Exclusive: a second operator gets 409 naming the holder. */
+  claim(id: string, operator: string): Promise<ManualDispatchItem> {
+    return this.mapErrors(id, async () => toItem(await this.queue.claim(id, operator)));
+  }
+
+  /** Back to pending; with `operator` only the holder may release, without it anyone (supervisor). */
+  release(id: string, operator: string | undefined): Promise<ManualDispatchItem> {
+    return this.mapErrors(id, async () =>
+      toItem(await this.queue.release(id, operator ?? 'operator-api', { force: operator === undefined })),
+    );
+  }
+
+  /**
+   * The operator assigned `vehicle` by radio: the entry is completed (by its holder), then the
+   * dispatch becomes driver_assigned and the orchestrator is told through the outbox. Should the
+   * process die in between, the reconciler applies the completed entry's result.
+   */
+  complete(id: string, vehicle: AssignedVehicle, operator: string | undefined): Promise<ManualDispatchItem> {
+    return this.mapErrors(id, async () => {
+      const current = await this.queue.get(id);
+      const actor = operator ?? current.claimedBy;
+      if (current.status !== 'claimed' || actor === null) {
+        throw new ConflictException({
+          statusCode: 409,
+          error: 'Conflict',
+          message: `entry ${id} is ${current.status}; claim it before completing it`,
+          entryStatus: current.status,
+        });
+      }
+      const completed = await this.queue.complete(id, actor, { vehicle });
+      await this.dispatches.assignDriver(completed.payload.dispatchId, vehicle);
+      return toItem(completed);
+    });
+  }
+
+  private async mapErrors<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (isQueueEntryNotFoundError(err)) {
+        throw new NotFoundException({
+          statusCode: 404,
+          error: 'Not Found',
+          message: `manual dispatch entry ${id} not found`,
+        });
+      }
+      if (isQueueEntryConflictError(err)) {
+        throw new ConflictException({
+          statusCode: 409,
+          error: 'Conflict',
+          message: err.message,
+          entryStatus: err.status,
+          ...(err.holder ? { heldBy: err.holder } : {}),
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+function toItem(entry: DeferredQueueEntry<ManualDispatchPayload>): ManualDispatchItem {
+  const vehicle = (entry.result as { vehicle?: AssignedVehicle } | null)?.vehicle;
+  return {
+    id: entry.id,
+    dispatchId: entry.payload.dispatchId,
+    orderId: entry.payload.orderId,
+    status: entry.status,
+    reason: entry.reason,
+    enqueuedAt: new Date(entry.enqueuedAt).toISOString(),
+    ...(entry.claimedBy ? { claimedBy: entry.claimedBy } : {}),
+    ...(entry.claimedAt ? { claimedAt: new Date(entry.claimedAt).toISOString() } : {}),
+    attempts: entry.attempts,
+    ...(vehicle ? { vehicle } : {}),
+  };
+}
