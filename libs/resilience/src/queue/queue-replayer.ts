@@ -1,0 +1,306 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Breaker, Clock } from '../breaker/breaker.types';
+import { isBreakerRejection } from '../errors';
+import type { DeferredQueue, ReplayOutcome } from './deferred-queue';
+import type { DeferredQueueEntry, QueueLogger } from './deferred-queue.types';
+
+export interface QueueReplayerOptions<P> {
+  queue: DeferredQueue<P>;
+  /** The downstream's breaker: entries go out at the pace it admits. */
+  breaker: Breaker;
+  /** Replays one entry; `signal` aborts when the breaker's call deadline passes or on forced stop. */
+  handler: (entry: DeferredQueueEntry<P>, signal: AbortSignal) => Promise<unknown>;
+  /** Default Date.now (the queue has its own clock for timestamps). */
+  clock?: Clock;
+  /** Time between passes when idle. Default 5000 ms. */
+  pollIntervalMs?: number;
+  /** Entries leased per round while the breaker is closed. Default 20. */
+  batchSize?: number;
+  /** Concurrent handler calls while the breaker is closed. Default 4. */
+  concurrency?: number;
+  /** Outbox mode: strictly one at a time in enqueue order, stopping at the first failure. */
+  ordered?: boolean;
+  /** How long a leased entry is ours; must exceed the handler's worst case (the breaker's callTimeoutMs). Default 60 000 ms. */
+  leaseMs?: number;
+  /** stop() waits this long for in-flight handlers, then aborts them. Default 10 000 ms. */
+  stopTimeoutMs?: number;
+  /** Failures that will never succeed (e.g. a 4xx): the entry goes to `failed` instead of back to pending. */
+  isPermanentFailure?: (err: unknown) => boolean;
+  /** Lease owner and event actor. Default `replayer:<host>:<pid>:<random>`. */
+  id?: string;
+  logger?: QueueLogger;
+}
+
+export interface DrainResult {
+  /** Handler calls made. */
+  handed: number;
+  succeeded: number;
+  failed: number;
+  /** Entries the breaker refused (returned to pending untouched). */
+  rejected: number;
+  /** Leases that had expired and were returned to pending at the start of the pass. */
+  expired: number;
+}
+
+/**
+ * Hands a DeferredQueue's pending entries to a handler through a breaker, oldest first, each
+ * leased (FOR UPDATE SKIP LOCKED) so replicas running replayers on one queue never hand the same
+ * entry twice. Waits while the breaker is open, sends one probe at a time while half-open.
+ */
+export class QueueReplayer<P> {
+  readonly id: string;
+  private readonly queue: DeferredQueue<P>;
+  private readonly breaker: Breaker;
+  private readonly handler: QueueReplayerOptions<P>['handler'];
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly ordered: boolean;
+  private readonly leaseMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly isPermanentFailure: (err: unknown) => boolean;
+  private readonly logger: QueueLogger;
+  private running = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<DrainResult> | undefined;
+  private again = false;
+  private shutdown = new AbortController();
+
+  constructor(options: QueueReplayerOptions<P>) {
+    this.queue = options.queue;
+    this.breaker = options.breaker;
+    this.handler = options.handler;
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 5000);
+    this.batchSize = positive('batchSize', options.batchSize ?? 20);
+    this.concurrency = positive('concurrency', options.concurrency ?? 4);
+    this.ordered = options.ordered ?? false;
+    this.leaseMs = positive('leaseMs', options.leaseMs ?? 60_000);
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    this.isPermanentFailure = options.isPermanentFailure ?? (() => false);
+    this.id = options.id ?? `replayer:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.logger = options.logger ?? new Logger(`QueueReplayer:${options.queue.name}`);
+  }
+
+  /** Starts polling (first pass at once). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.shutdown = new AbortController();
+    this.schedule(0);
+  }
+
+  /** Triggers a pass now instead of at the next poll (e.g. right after an enqueue). */
+  kick(): void {
+    if (!this.running) return;
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  /**
+   * Stops polling and waits for in-flight handler calls; past `stopTimeoutMs` they are aborted
+   * (their entries go back to pending, or come back when their lease expires).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const pass = this.pass;
+    if (!pass) return;
+    if (!(await settlesWithin(pass, this.stopTimeoutMs))) {
+      this.logger.warn(
+        `replayer ${this.id}: in-flight replays outlived ${this.stopTimeoutMs} ms; aborting them`,
+      );
+      this.shutdown.abort(new Error('replayer stopped'));
+      await settlesWithin(pass, this.stopTimeoutMs);
+    }
+  }
+
+  /** One pass now (after any pass in progress): hands entries until none is left or the breaker refuses. */
+  async drainOnce(): Promise<DrainResult> {
+    while (this.pass) await this.pass.catch(() => undefined);
+    return this.runPass();
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.pass || !this.running) return;
+    try {
+      await this.runPass();
+    } catch (err: unknown) {
+      this.logger.error(`replayer ${this.id}: pass failed: ${message(err)}`);
+    }
+    if (this.again) {
+      this.again = false;
+      this.schedule(0);
+    } else if (this.breaker.state === 'open') {
+      // gobreaker moves to half-open strictly after the timeout, hence +1.
+      this.schedule(Math.max(1, this.breaker.retryAfterMs() + 1));
+    } else {
+      this.schedule(this.pollIntervalMs);
+    }
+  }
+
+  private runPass(): Promise<DrainResult> {
+    const pass = this.drain().finally(() => {
+      if (this.pass === pass) this.pass = undefined;
+    });
+    this.pass = pass;
+    return pass;
+  }
+
+  private async drain(): Promise<DrainResult> {
+    const result: DrainResult = { handed: 0, succeeded: 0, failed: 0, rejected: 0, expired: 0 };
+    result.expired = await this.queue.expireLeases(this.id);
+    for (;;) {
+      if (this.stopping) return result;
+      const state = this.breaker.state;
+      if (state === 'open') return result;
+      // Half-open: one probe at a time, so a failing probe stops the rest.
+      const careful = this.ordered || state === 'half-open';
+      const entries = await this.queue.lease(this.id, {
+        limit: careful ? 1 : this.batchSize,
+        leaseMs: this.leaseMs,
+        ordered: this.ordered,
+      });
+      if (entries.length === 0) return result;
+      const failedBefore = result.failed;
+      const halted = await this.handBatch(entries, careful ? 1 : this.concurrency, result);
+      // After a failure the rest waits for the next poll: no hot loop on a downstream the breaker still admits.
+      if (halted || result.failed > failedBefore) return result;
+    }
+  }
+
+  /** Returns true when the pass must end (rejection, ordered failure or stop). */
+  private async handBatch(
+    entries: DeferredQueueEntry<P>[],
+    concurrency: number,
+    result: DrainResult,
+  ): Promise<boolean> {
+    const waiting = [...entries];
+    let halted = false;
+    const worker = async (): Promise<void> => {
+      while (!halted && waiting.length > 0) {
+        if (this.stopping) break;
+        const entry = waiting.shift() as DeferredQueueEntry<P>;
+        const outcome = await this.handOne(entry, result);
+        if (outcome === 'rejected' || (this.ordered && outcome === 'failure')) halted = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+    if (waiting.length > 0) {
+      await this.queue.returnUntouched(
+        waiting.map((entry) => entry.id),
+        this.id,
+        'not started',
+      );
+    }
+    return halted || this.stopping;
+  }
+
+  private async handOne(entry: DeferredQueueEntry<P>, result: DrainResult): Promise<ReplayOutcome> {
+    let outcome: ReplayOutcome;
+    let value: unknown;
+    let error: unknown;
+    try {
+      value = await this.breaker.execute((signal) =>
+        this.handler(entry, AbortSignal.any([signal, this.shutdown.signal])),
+      );
+      outcome = 'success';
+    } catch (err: unknown) {
+      error = err;
+      outcome = isBreakerRejection(err) ? 'rejected' : 'failure';
+    }
+    this.queue.recordReplay(outcome);
+    try {
+      await this.record(entry, outcome, value, error, result);
+    } catch (err: unknown) {
+      // The entry stays leased; it comes back when the lease expires.
+      this.logger.error(
+        `queue ${this.queue.name}: could not record ${outcome} of entry ${entry.id}: ${message(err)}`,
+      );
+    }
+    return outcome;
+  }
+
+  private async record(
+    entry: DeferredQueueEntry<P>,
+    outcome: ReplayOutcome,
+    value: unknown,
+    error: unknown,
+    result: DrainResult,
+  ): Promise<void> {
+    switch (outcome) {
+      case 'success':
+        result.handed++;
+        result.succeeded++;
+        await this.queue.markReplayed(entry.id, this.id, value);
+        return;
+      case 'rejected':
+        result.rejected++;
+        await this.queue.returnUntouched([entry.id], this.id, message(error));
+        return;
+      case 'failure': {
+        result.handed++;
+        result.failed++;
+        const text = message(error);
+        if (this.isPermanentFailure(error)) {
+          this.logger.warn(`queue ${this.queue.name}: entry ${entry.id} failed permanently: ${text}`);
+          await this.queue.markPermanentlyFailed(entry.id, this.id, text);
+        } else {
+          await this.queue.markFailedAttempt(entry.id, this.id, text);
+        }
+        return;
+      }
+      default: {
+        const never: never = outcome;
+        throw new Error(`unexpected outcome ${String(never)}`);
+      }
+    }
+  }
+}
+
+function positive(field: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${field}: must be a positive number, got ${value}`);
+  return value;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
