@@ -1,0 +1,60 @@
+import { DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { createDatabase } from '@app/resilience';
+import { PAYMENT_DATABASE, type PaymentDatabase } from './payment-database';
+import { paymentMigrations } from './payment.migrations';
+import type { PaymentTables } from './payment.tables';
+
+export interface PaymentDatabaseOptions {
+  url: string;
+  schema: string;
+  /** Runs after the pool closed (main.ts stops the embedded Postgres here). */
+  afterClose?: () => Promise<void>;
+}
+
+const OPTIONS = Symbol('PAYMENT_DATABASE_OPTIONS');
+
+/** Closes the pool last: the outbox replayers stop before application shutdown. */
+@Injectable()
+class PaymentDatabaseCloser implements OnApplicationShutdown {
+  constructor(
+    @Inject(PAYMENT_DATABASE) private readonly database: PaymentDatabase,
+    @Inject(OPTIONS) private readonly options: PaymentDatabaseOptions,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.database.close();
+    await this.options.afterClose?.();
+  }
+}
+
+/** The payments schema, migrated before anything uses it. */
+@Module({})
+export class PaymentDatabaseModule {
+  static register(options: PaymentDatabaseOptions): DynamicModule {
+    return {
+      module: PaymentDatabaseModule,
+      providers: [
+        {
+          provide: PAYMENT_DATABASE,
+          useFactory: async (): Promise<PaymentDatabase> => {
+            const database = createDatabase<PaymentTables>({
+              url: options.url,
+              schema: options.schema,
+              applicationName: 'payment-processor',
+            });
+            try {
+              await database.migrate(paymentMigrations);
+            } catch (err: unknown) {
+              await database.close();
+              throw err;
+            }
+            return database;
+          },
+        },
+        { provide: OPTIONS, useValue: options },
+        PaymentDatabaseCloser,
+      ],
+      exports: [PAYMENT_DATABASE],
+    };
+  }
+}
