@@ -1,0 +1,3 @@
+export * from './alerter';
+export * from './logging-alerter';
+export * from './webhook-alerter';
