@@ -2,14 +2,16 @@ import { DynamicModule, Module } from '@nestjs/common';
 import {
   DEFAULT_BREAKER_CONFIGS,
   DeferredQueue,
+  getBreakerToken,
   LoggingAlerter,
+  ResilienceModule,
   WebhookAlerter,
   type Breaker,
   type Database,
 } from '@app/resilience';
 import { ServiceKitModule } from '@app/service-kit';
 import { Registry } from 'prom-client';
-import { getBreakerToken, ResilienceModule } from './resilience-shim';
+
 import { BbdClient } from './clients/bbd.client';
 import { OrderOrchestratorClient, type DispatchEvent } from './clients/order-orchestrator.client';
 import type { TpgConfig } from './config/tpg.config';
