@@ -29,6 +29,7 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
     application_name: options.applicationName,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
   });
   // An idle client losing its server emits here; unhandled it would crash the process.
   pool.on('error', (err: Error) => {
@@ -93,7 +94,14 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
       provider: { getMigrations: async () => migrations },
       migrationTableSchema: schema,
     });
-    const { error, results = [] } = await migrator.migrateToLatest();
+    let outcome = await migrator.migrateToLatest();
+    // Kysely's Migrator introspects every schema's tables; a schema dropped meanwhile by another
+    // process (other services, test suites) makes that scan fail with 3F000. It is not ours: retry.
+    for (let attempt = 1; attempt <= 5 && isForeignSchemaRace(outcome.error, schema); attempt += 1) {
+      logger.warn(`migration of ${schema} raced a concurrent schema drop; retrying (${attempt})`);
+      outcome = await migrator.migrateToLatest();
+    }
+    const { error, results = [] } = outcome;
     for (const result of results) {
       if (result.status === 'Success') logger.log(`migration ${result.migrationName} applied to ${schema}`);
     }
@@ -111,4 +119,12 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
   }
 
   return { db, pool, schema, ping, migrate, close };
+}
+
+/** True for "schema X does not exist" about a schema other than the one being migrated. */
+function isForeignSchemaRace(error: unknown, schema: string): boolean {
+  if (error === undefined) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const match = /schema "([^"]+)" does not exist/.exec(typeof message === 'string' ? message : '');
+  return code === '3F000' && match !== null && match[1] !== schema;
 }
