@@ -4,13 +4,33 @@
 
 const HOST = '127.0.0.1';
 
-function port(env, name, fallback) {
-  return Number(env[name] ?? process.env[name] ?? fallback);
+function port(env, name, fallback, offset = 0) {
+  return Number(env[name] ?? process.env[name] ?? fallback) + offset;
 }
 
-/** Environment for every process of the local system (real values win over local defaults). */
-function localEnvironment({ databaseUrl, base = process.env }) {
-  const p = (name, fallback) => port(base, name, fallback);
+/** Every port variable of the local system with its default (the block 3000–3003, 4000–4007). */
+const PORT_DEFAULTS = Object.freeze({
+  ORDER_ORCHESTRATOR_PORT: 3000,
+  SESSION_MANAGER_PORT: 3001,
+  PAYMENT_PROCESSOR_PORT: 3002,
+  TPG_PORT: 3003,
+  SIMULATORS_CONTROL_PORT: 4000,
+  USER_SERVICE_SIM_PORT: 4001,
+  BBD_SIM_PORT: 4002,
+  MIDTRANS_SIM_PORT: 4003,
+  XENDIT_SIM_PORT: 4004,
+  NICEPAY_SIM_PORT: 4005,
+  GOOGLE_MAPS_SIM_PORT: 4006,
+  HERE_SIM_PORT: 4007,
+});
+
+/**
+ * Environment for every process of the local system (real values win over local defaults).
+ * `portOffset` (default 0) is added to every port, so a test system never collides with a
+ * running `npm start` or with another suite.
+ */
+function localEnvironment({ databaseUrl, base = process.env, portOffset = 0 }) {
+  const p = (name, fallback) => port(base, name, fallback, portOffset);
   const url = (name, fallback) => `http://${HOST}:${p(name, fallback)}`;
   return {
     NODE_ENV: base.NODE_ENV ?? 'development',
@@ -77,4 +97,4 @@ const PROCESSES = [
   service('order-orchestrator', 'order-orchestrator', 'ORDER_ORCHESTRATOR_PORT'),
 ];
 
-module.exports = { HOST, PROCESSES, localEnvironment };
+module.exports = { HOST, PORT_DEFAULTS, PROCESSES, localEnvironment };
