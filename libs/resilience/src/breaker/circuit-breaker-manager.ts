@@ -38,7 +38,7 @@ export class CircuitBreakerManager {
     this.metrics = BreakerMetrics.forRegistry(this.registry);
     this.logger = options.logger ?? new Logger('CircuitBreaker');
     this.alerter = options.alerter ?? new LoggingAlerter(this.logger as Logger);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? (() => Date.now());
     this.disabled = options.disabled === true;
   }
 

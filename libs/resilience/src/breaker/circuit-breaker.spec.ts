@@ -422,3 +422,88 @@ describe('CircuitBreaker: opossum as the executor', () => {
     expect(cb.counts.totalFailures).toBe(200);
   });
 });
+
+describe('CircuitBreaker: second review', () => {
+  it('without callTimeoutMs a call that takes its signal still gets its own AbortSignal', async () => {
+    const { cb } = breaker({ name: 'sig' });
+    const signals: AbortSignal[] = [];
+    await cb.execute((signal) => void signals.push(signal));
+    await cb.execute((signal) => void signals.push(signal));
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[1]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]).not.toBe(signals[1]);
+    expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+  });
+
+  it('a rejection without a reason (undefined or null) is a failure, not "no error"', async () => {
+    const { cb } = breaker({ name: 'nil' });
+    expect(await settle(cb.execute(() => Promise.reject(undefined)))).toBeUndefined();
+    expect(
+      await settle(
+        cb.execute(() => {
+          throw null;
+        }),
+      ),
+    ).toBeNull();
+    expect(cb.counts).toMatchObject({ requests: 2, totalSuccesses: 0, totalFailures: 2 });
+  });
+
+  it('the default clock reads Date.now at each use, so jest fake timers installed later apply', async () => {
+    const cb = new CircuitBreaker(
+      { name: 'ft', failureThreshold: 1, timeoutMs: 1_000 },
+      { logger: quietLogger },
+    );
+    jest.useFakeTimers({ now: Date.now() });
+    try {
+      await settle(cb.execute(boom));
+      expect(cb.state).toBe('open');
+      jest.setSystemTime(Date.now() + 1_001);
+      expect(cb.state).toBe('half-open');
+    } finally {
+      jest.useRealTimers();
+      cb.shutdown();
+    }
+  });
+
+  it('leaves no ref’d timer behind once its calls have settled', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const cb = new CircuitBreaker(
+      {
+        name: 'tm',
+        callTimeoutMs: 1_000,
+        maxConcurrent: 5,
+        failureThreshold: 1,
+        intervalMs: 1_000,
+        bucketPeriodMs: 100,
+      },
+      { logger: quietLogger },
+    );
+    await cb.execute((signal) => Promise.resolve(signal.aborted));
+    await settle(cb.execute(boom));
+    await settle(cb.execute(ok));
+    expect(cb.state).toBe('open');
+    expect(timers()).toBe(before);
+    cb.shutdown();
+  });
+});
+
+describe('CircuitBreaker: signals of functions that declare no parameter', () => {
+  it('a jest.fn() records its signal: one per call, and a timed-out call’s signal fires', async () => {
+    const { cb } = breaker({ name: 'mock', callTimeoutMs: 20, readyToTrip: () => false });
+    const quick = jest.fn().mockResolvedValue('ok');
+    await cb.execute(quick);
+    await cb.execute(quick);
+    const [first, second] = quick.mock.calls.map((args: unknown[]) => args[0] as AbortSignal);
+    expect(first).toBeInstanceOf(AbortSignal);
+    expect(first).not.toBe(second);
+
+    const hung = jest.fn(() => new Promise<never>(() => undefined));
+    const err = await settle(cb.execute(hung));
+    expect(err).toBeInstanceOf(CallTimeoutError);
+    const signal = hung.mock.calls[0] as unknown as [AbortSignal];
+    expect(signal[0].aborted).toBe(true);
+    expect(signal[0].reason).toBe(err);
+    expect(first!.aborted).toBe(false);
+  });
+});

@@ -36,6 +36,9 @@ export interface CircuitBreakerDeps {
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
+// Looks Date.now up on every read, so jest fake timers installed after construction still apply.
+const readDateNow: Clock = () => Date.now();
+
 // Rejections are the hot path of an open breaker: built without running the Error constructor, so
 // no stack is captured (instanceof, code, breaker, message and a one-line stack all hold).
 function rejection<E extends Error>(proto: E, name: string, message: string): Writable<E> {
@@ -102,7 +105,7 @@ export class CircuitBreaker implements Breaker {
     deps: CircuitBreakerDeps = {},
   ) {
     this.settings = resolveBreakerConfig(config);
-    this.clock = this.settings.clock ?? deps.clock ?? Date.now;
+    this.clock = this.settings.clock ?? deps.clock ?? readDateNow;
     this.rolling = new RollingCounts(this.settings.numBuckets);
     this.logger = deps.logger ?? new Logger('CircuitBreaker');
     this.alerter = deps.alerter;
@@ -317,6 +320,9 @@ export class CircuitBreaker implements Breaker {
     let result: BreakerCallResult;
     const reported = threw ? err : undefined;
     if (this.excluded !== undefined && this.excluded(reported)) result = 'excluded';
+    // A rejection without a reason is still a failed call, not "no error" (custom classifiers decide themselves).
+    else if (threw && !this.customSuccessful && (reported === undefined || reported === null))
+      result = 'failure';
     else if (threw || this.customSuccessful) result = this.successful(reported) ? 'success' : 'failure';
     else result = 'success';
     this.record(generation, age, started, result);
