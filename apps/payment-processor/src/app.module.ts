@@ -44,6 +44,7 @@ export class AppModule {
       url: databaseUrl,
       schema: config.databaseSchema,
       afterClose: config.afterDatabaseClosed,
+      bounds: config.edge?.database,
     });
     return {
       module: AppModule,

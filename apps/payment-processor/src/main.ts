@@ -14,7 +14,10 @@ async function bootstrap(): Promise<void> {
     config.afterDatabaseClosed = () => embedded.stop();
   }
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
-  configureServiceApp(app);
+  configureServiceApp(app, {
+    corsOrigins: config.edge?.corsOrigins,
+    shutdown: { drainTimeoutMs: config.edge?.shutdownDrainTimeoutMs },
+  });
   await app.listen(config.port, '0.0.0.0');
   logger.log(
     `payment-processor listening on http://127.0.0.1:${config.port} (gateways ${config.gateways.join(' → ')}, schema ${config.databaseSchema})`,

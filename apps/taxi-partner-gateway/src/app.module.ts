@@ -10,6 +10,7 @@ import {
   type Database,
 } from '@app/resilience';
 import { ServiceKitModule } from '@app/service-kit';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { Registry } from 'prom-client';
 
 import { BbdClient } from './clients/bbd.client';
@@ -57,6 +58,7 @@ export class AppModule {
       url: config.databaseUrl,
       schema: config.databaseSchema,
       afterClose: config.afterDatabaseClosed,
+      bounds: config.edge?.database,
     });
     const bbdTimeout = callTimeoutMs(config, 'bbd-dispatch');
     return {
@@ -73,6 +75,16 @@ export class AppModule {
           disabled: config.breakersDisabled,
         }),
         ResilienceModule.forFeature([...TPG_BREAKERS]),
+        // Only the operator controller uses ThrottlerGuard (brute force of the token, runaway scripts).
+        ThrottlerModule.forRoot([
+          {
+            name: 'operator',
+            limit: config.operatorRateLimit?.limit ?? 120,
+            ttl: config.operatorRateLimit?.ttlMs ?? 60_000,
+            // One budget per client across every operator endpoint (the default is per handler).
+            generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+          },
+        ]),
         ServiceKitModule.forRootAsync({
           imports: [database],
           inject: [TPG_DATABASE],

@@ -17,7 +17,10 @@ async function bootstrap(): Promise<void> {
   if (config.breakersDisabled)
     logger.warn('BREAKERS_DISABLED=true: breakers pass every call (cascade benchmark only)');
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
-  configureServiceApp(app);
+  configureServiceApp(app, {
+    corsOrigins: config.edge?.corsOrigins,
+    shutdown: { drainTimeoutMs: config.edge?.shutdownDrainTimeoutMs },
+  });
   await app.listen(config.port, '0.0.0.0');
   logger.log(`taxi-partner-gateway listening on http://127.0.0.1:${config.port} (BBD ${config.bbdUrl})`);
 }

@@ -1,5 +1,5 @@
 import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader } from '@app/service-kit';
+import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
 
 /** The gateways this service can use, by the names `PAYMENT_GATEWAYS` takes. */
 export const GATEWAY_NAMES = ['midtrans', 'xendit', 'nicepay'] as const;
@@ -37,6 +37,8 @@ export interface PaymentProcessorConfig {
   orphanReplayIntervalMs: number;
   /** How long a request may hold an Idempotency-Key before another request may take it over. */
   idempotencyLeaseMs: number;
+  /** CORS, shutdown drain and database bounds; undefined → the service-kit defaults. */
+  edge?: ServiceEdgeConfig;
   /** Tests inject a clock; default Date.now. */
   clock?: Clock;
   /** Runs after the database pool closed (main.ts stops the embedded Postgres). */
@@ -73,6 +75,7 @@ export function loadPaymentProcessorConfig(env: Record<string, string | undefine
     orphanGraceMs: read.int('PAYMENT_ORPHAN_GRACE_MS', 15 * 60_000, { min: 0 }),
     orphanReplayIntervalMs: read.int('PAYMENT_ORPHAN_REPLAY_INTERVAL_MS', 5_000, { min: 10 }),
     idempotencyLeaseMs: read.int('PAYMENT_IDEMPOTENCY_LEASE_MS', 120_000, { min: 1_000 }),
+    edge: readServiceEdgeConfig(read),
   };
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
     read.fail(`DATABASE_SCHEMA must be a lower-case identifier, got '${config.databaseSchema}'`);

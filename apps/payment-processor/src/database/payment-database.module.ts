@@ -1,5 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { createDatabase } from '@app/resilience';
+import type { DatabaseBounds } from '@app/service-kit';
 import { PAYMENT_DATABASE, type PaymentDatabase } from './payment-database';
 import { paymentMigrations } from './payment.migrations';
 import type { PaymentTables } from './payment.tables';
@@ -9,6 +10,8 @@ export interface PaymentDatabaseOptions {
   schema: string;
   /** Runs after the pool closed (main.ts stops the embedded Postgres here). */
   afterClose?: () => Promise<void>;
+  /** Pool and query deadlines; undefined → 2 s to connect, 5 s per query. */
+  bounds?: DatabaseBounds;
 }
 
 const OPTIONS = Symbol('PAYMENT_DATABASE_OPTIONS');
@@ -41,6 +44,10 @@ export class PaymentDatabaseModule {
               url: options.url,
               schema: options.schema,
               applicationName: 'payment-processor',
+              // Bounded so that a refused or stalled Postgres fails a request fast (503), never hangs it.
+              connectionTimeoutMs: options.bounds?.connectionTimeoutMs ?? 2000,
+              queryTimeoutMs: options.bounds?.queryTimeoutMs ?? 5000,
+              statementTimeoutMs: options.bounds?.statementTimeoutMs,
             });
             try {
               await database.migrate(paymentMigrations);

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   Controller,
   Headers,
@@ -46,7 +47,19 @@ export class WebhooksController {
   @Post(':gateway')
   @HttpCode(HttpStatus.OK)
   async notify(
-    @Param('gateway', new ParseEnumPipe(GATEWAY_ENUM)) gateway: GatewayName,
+    @Param(
+      'gateway',
+      new ParseEnumPipe(GATEWAY_ENUM, {
+        exceptionFactory: () =>
+          new BadRequestException({
+            statusCode: 400,
+            error: 'Bad Request',
+            message: `gateway: must be one of ${GATEWAY_NAMES.join(', ')}`,
+            fields: ['gateway'],
+          }),
+      }),
+    )
+    gateway: GatewayName,
     @Headers() headers: Record<string, string | string[] | undefined>,
     @Body() body: unknown,
   ): Promise<{ received: true }> {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { configureServiceApp } from '@app/service-kit';
+import { configureServiceApp, type ServiceEdgeConfig } from '@app/service-kit';
 import { AppModule } from '../../src/app.module';
 import { OrphanExpiryOutbox } from '../../src/orphans/orphan-expiry.outbox';
 import {
@@ -38,6 +38,10 @@ export interface PaymentAppOptions {
   gateways?: GatewayName[];
   breakerOverrides?: BreakerOverrides;
   orphanGraceMs?: number;
+  /** CORS, drain and database bounds (default: the service-kit defaults). */
+  edge?: ServiceEdgeConfig;
+  /** How long a request holds an Idempotency-Key (default 120 s). */
+  idempotencyLeaseMs?: number;
 }
 
 export interface PaymentApp {
@@ -87,6 +91,8 @@ export async function startPaymentApp(options: PaymentAppOptions): Promise<Payme
     breakerOverrides: options.breakerOverrides ?? testBreakerOverrides(),
     orphanGraceMs: options.orphanGraceMs ?? 0,
     orphanReplayIntervalMs: 50,
+    ...(options.edge ? { edge: options.edge } : {}),
+    ...(options.idempotencyLeaseMs ? { idempotencyLeaseMs: options.idempotencyLeaseMs } : {}),
   };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error'] });

@@ -1,5 +1,5 @@
 import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader } from '@app/service-kit';
+import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
 
 /** Breaker name → partial breaker config, merged over the library defaults at start. */
 export type BreakerOverrides = Record<string, Partial<Omit<BreakerConfig, 'name'>>>;
@@ -22,6 +22,10 @@ export interface TpgConfig {
   replayPollMs: number;
   /** Benchmark-only switch: every breaker passes calls straight through. */
   breakersDisabled: boolean;
+  /** CORS, shutdown drain and database bounds; undefined → the service-kit defaults. */
+  edge?: ServiceEdgeConfig;
+  /** Operator API rate limit per client address; undefined → 120 requests a minute. */
+  operatorRateLimit?: { limit: number; ttlMs: number };
   /** Tests inject a clock; production uses Date.now. */
   clock?: Clock;
   /** Runs after the database pool closed at shutdown (main.ts stops the embedded Postgres here). */
@@ -73,11 +77,21 @@ export function loadTpgConfig(env: Record<string, string | undefined>): TpgConfi
       read.optionalString('ALERT_WEBHOOK_URL') === undefined ? undefined : read.url('ALERT_WEBHOOK_URL'),
     replayPollMs: read.int('REPLAY_POLL_MS', TPG_DEFAULTS.replayPollMs, { min: 10, max: 600_000 }),
     breakersDisabled: read.oneOf('BREAKERS_DISABLED', ['true', 'false'], 'false') === 'true',
+    edge: readServiceEdgeConfig(read),
+    operatorRateLimit: {
+      limit: read.int('OPERATOR_RATE_LIMIT', 120, { min: 1, max: 100_000 }),
+      ttlMs: read.int('OPERATOR_RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 3_600_000 }),
+    },
   };
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
     read.fail(`DATABASE_SCHEMA must be a lower-case identifier, got '${config.databaseSchema}'`);
   }
-  if (config.operatorApiToken !== '' && config.operatorApiToken.length < 8) {
+  if (
+    read.production &&
+    (config.operatorApiToken === '' || config.operatorApiToken === TPG_DEFAULTS.operatorApiToken)
+  ) {
+    read.fail('OPERATOR_API_TOKEN must be set to a non-default token when NODE_ENV=production');
+  } else if (config.operatorApiToken !== '' && config.operatorApiToken.length < 8) {
     read.fail('OPERATOR_API_TOKEN must be at least 8 characters');
   }
   read.done();

@@ -1,5 +1,6 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { createDatabase, type Database } from '@app/resilience';
+import type { DatabaseBounds } from '@app/service-kit';
 import { TPG_DATABASE } from '../dispatch/dispatch.types';
 import { TPG_MIGRATIONS } from './tpg.migrations';
 import type { TpgTables } from './tpg.tables';
@@ -8,6 +9,8 @@ export interface TpgDatabaseOptions {
   url: string;
   schema: string;
   afterClose?: () => Promise<void>;
+  /** Pool and query deadlines; undefined → 2 s to connect, 5 s per query. */
+  bounds?: DatabaseBounds;
 }
 
 const TPG_DATABASE_OPTIONS = Symbol('TPG_DATABASE_OPTIONS');
@@ -40,6 +43,10 @@ export class TpgDatabaseModule {
               url: options.url,
               schema: options.schema,
               applicationName: 'taxi-partner-gateway',
+              // Bounded so that a refused or stalled Postgres fails a request fast (503), never hangs it.
+              connectionTimeoutMs: options.bounds?.connectionTimeoutMs ?? 2000,
+              queryTimeoutMs: options.bounds?.queryTimeoutMs ?? 5000,
+              statementTimeoutMs: options.bounds?.statementTimeoutMs,
             });
             try {
               await database.migrate(TPG_MIGRATIONS);

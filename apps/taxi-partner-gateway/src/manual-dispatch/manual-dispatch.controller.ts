@@ -1,22 +1,33 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import {
   ClaimManualDispatchDto,
   CompleteManualDispatchDto,
   ListManualDispatchQuery,
   ReleaseManualDispatchDto,
 } from './dto/manual-dispatch.dto';
-import { ManualDispatchItem, ManualDispatchService } from './manual-dispatch.service';
+import {
+  ManualDispatchAuditEvent,
+  ManualDispatchItem,
+  ManualDispatchService,
+} from './manual-dispatch.service';
 import { OperatorTokenGuard } from './operator-token.guard';
 
-/** The manual dispatch queue for operators (bearer token). */
+/** The manual dispatch queue for operators (rate limited first, then the bearer token). */
 @Controller('manual-dispatch')
-@UseGuards(OperatorTokenGuard)
+@UseGuards(ThrottlerGuard, OperatorTokenGuard)
 export class ManualDispatchController {
   constructor(private readonly manual: ManualDispatchService) {}
 
   @Get()
   async list(@Query() query: ListManualDispatchQuery): Promise<{ items: ManualDispatchItem[] }> {
     return { items: await this.manual.list(query.status) };
+  }
+
+  /** The entry's audit trail: every move with the operator (actor) who made it, oldest first. */
+  @Get(':id/events')
+  async events(@Param('id') id: string): Promise<{ items: ManualDispatchAuditEvent[] }> {
+    return { items: await this.manual.events(id) };
   }
 
   @Post(':id/claim')

@@ -2,11 +2,18 @@ import { ConflictException, NotFoundException } from '@nestjs/common';
 import {
   isQueueEntryConflictError,
   isQueueEntryNotFoundError,
+  QueueEntryNotFoundError,
   type DeferredQueueEntry,
 } from '@app/resilience';
 import type { AssignedVehicle } from '../database/tpg.tables';
 import type { DispatchService } from '../dispatch/dispatch.service';
-import type { ManualDispatchPayload, ManualDispatchQueue } from '../dispatch/dispatch.types';
+import {
+  MANUAL_DISPATCH_QUEUE_NAME,
+  type ManualDispatchPayload,
+  type ManualDispatchQueue,
+} from '../dispatch/dispatch.types';
+
+const MAX_INT8 = 9_223_372_036_854_775_807n;
 import type { ListableStatus } from './dto/manual-dispatch.dto';
 
 /** One entry of the manual dispatch queue as operators see it. */
@@ -23,6 +30,15 @@ export interface ManualDispatchItem {
   vehicle?: AssignedVehicle;
 }
 
+/** One audited move of a manual dispatch entry. */
+export interface ManualDispatchAuditEvent {
+  from: string | null;
+  to: string;
+  /** The operator (or `system`, `replayer`, `operator-api`) who made the move. */
+  actor: string;
+  at: string;
+}
+
 /** The operators' side of the manual dispatch queue. */
 export class ManualDispatchService {
   constructor(
@@ -33,6 +49,20 @@ export class ManualDispatchService {
   async list(status: ListableStatus | undefined, limit = 500): Promise<ManualDispatchItem[]> {
     const entries = await this.queue.list({ ...(status ? { status } : {}), limit });
     return entries.map(toItem);
+  }
+
+  /** The audit trail of one entry; 404 when it does not exist. */
+  events(id: string): Promise<ManualDispatchAuditEvent[]> {
+    return this.mapErrors(id, async () => {
+      await this.queue.get(id);
+      const events = await this.queue.events(id);
+      return events.map((event) => ({
+        from: event.fromStatus,
+        to: event.toStatus,
+        actor: event.actor,
+        at: event.at.toISOString(),
+      }));
+    });
   }
 
   /** Exclusive: a second operator gets 409 naming the holder. */
@@ -72,6 +102,9 @@ export class ManualDispatchService {
 
   private async mapErrors<T>(id: string, fn: () => Promise<T>): Promise<T> {
     try {
+      // Ids are bigint: anything else (or beyond int8) cannot exist, and must not reach Postgres.
+      if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > MAX_INT8)
+        throw new QueueEntryNotFoundError(MANUAL_DISPATCH_QUEUE_NAME, id);
       return await fn();
     } catch (err: unknown) {
       if (isQueueEntryNotFoundError(err)) {

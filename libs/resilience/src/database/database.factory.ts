@@ -35,6 +35,14 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
   pool.on('error', (err: Error) => {
     logger.error(`postgres pool error (schema ${schema}): ${err.message}`);
   });
+  // A checked-out client losing its server emits 'error' too, and pg-pool only listens while the
+  // client is idle: without this a connection cut in the middle of a transaction crashes the process.
+  // The query in flight still fails, and pg-pool discards the broken client on release.
+  pool.on('connect', (client: PoolClient) => {
+    client.on('error', (err: Error) => {
+      logger.warn(`postgres connection lost (schema ${schema}): ${err.message}`);
+    });
+  });
   const base = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   const db = base.withSchema(schema);
   let closed: Promise<void> | undefined;

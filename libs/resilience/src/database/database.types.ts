@@ -14,6 +14,11 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** Server-side statement timeout (ms). Default unset (no timeout). */
   statementTimeoutMs?: number;
+  /**
+   * Client-side deadline of one query (ms): bounds a statement on a stalled connection, which a
+   * server-side statement timeout cannot see. The query fails with `Query read timeout`. Default unset.
+   */
+  queryTimeoutMs?: number;
   /** Time to wait for a connection from the pool or the server (ms). Default 5000. */
   connectionTimeoutMs?: number;
   /** Idle connections are closed after this (ms). Default 30 000. */

@@ -15,6 +15,7 @@ const DATABASE_ERROR_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled (statement_timeout)
   '08000', // connection_exception
   '08003', // connection_does_not_exist
   '08006', // connection_failure
@@ -148,7 +149,7 @@ function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && DATABASE_ERROR_CODES.has(code)) return true;
   const message = errorMessage(err);
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(
     message,
   );
 }

@@ -3,6 +3,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { ApiExceptionFilter } from './api-exception.filter';
+import { answerClientErrorsAsJson, DEFAULT_MAX_BODY_DEPTH, hostileInputGuard } from './hostile-input';
+import {
+  enableGracefulShutdown,
+  type GracefulShutdownOptions,
+  type ShutdownDrain,
+} from './graceful-shutdown';
 import { createValidationPipe } from './validation';
 
 export interface ServiceAppOptions {
@@ -10,6 +16,13 @@ export interface ServiceAppOptions {
   bodyLimit?: string;
   /** Origins allowed by CORS; CORS stays off when empty or undefined. */
   corsOrigins?: string[];
+  /**
+   * Bounded drain on SIGTERM/SIGINT (see enableGracefulShutdown); default on with its defaults.
+   * `false` keeps Nest's plain shutdown hooks.
+   */
+  shutdown?: GracefulShutdownOptions | false;
+  /** Deepest JSON nesting accepted (deeper → 400 naming the field). Default 16. */
+  maxBodyDepth?: number;
 }
 
 interface BodyParserError {
@@ -22,9 +35,14 @@ interface BodyParserError {
  * errors are answered in Nest's shape, strict validation, the global filter and shutdown hooks.
  * Create the app with `{ bodyParser: false }` so this parser is the only one.
  */
-export function configureServiceApp(app: INestApplication, options: ServiceAppOptions = {}): void {
+export function configureServiceApp(
+  app: INestApplication,
+  options: ServiceAppOptions = {},
+): ShutdownDrain | undefined {
   const limit = options.bodyLimit ?? '100kb';
   const expressApp = app as NestExpressApplication;
+  // First, so that every request (even one refused by the parser) counts as in flight.
+  const drain = options.shutdown === false ? undefined : enableGracefulShutdown(app, options.shutdown);
   expressApp.disable('x-powered-by');
   expressApp.use(helmet());
   expressApp.use(express.json({ limit, strict: true }));
@@ -46,22 +64,23 @@ export function configureServiceApp(app: INestApplication, options: ServiceAppOp
       return;
     }
     if (parserError?.type === 'encoding.unsupported' || parserError?.type === 'charset.unsupported') {
-      res
-        .status(415)
-        .json({
-          statusCode: 415,
-          error: 'Unsupported Media Type',
-          message: 'body: unsupported encoding',
-          fields: ['body'],
-        });
+      res.status(415).json({
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: 'body: unsupported encoding',
+        fields: ['body'],
+      });
       return;
     }
     next(err);
   });
+  expressApp.use(hostileInputGuard(options.maxBodyDepth ?? DEFAULT_MAX_BODY_DEPTH));
+  answerClientErrorsAsJson(app.getHttpServer());
   if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
     app.enableCors({ origin: options.corsOrigins });
   }
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  if (!drain) app.enableShutdownHooks();
+  return drain;
 }
