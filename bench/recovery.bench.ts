@@ -128,7 +128,7 @@ export async function recoveryBench(): Promise<{ ok: boolean; problems: string[]
     `Command: \`npm run bench:recovery\`${QUICK ? ' (BENCH_QUICK=1)' : ''}. ${N} \`POST /dispatches\` while BBD answers 503 ` +
       `(autocannon, 20 connections) → all 202 queued; BBD healed right after \`bbd-dispatch\` (re)opened; ` +
       `BREAKER_OVERRIDES=\`{"bbd-dispatch":{"timeoutMs":${OPEN_TIMEOUT_MS}}}\`. Breaker state from \`GET /breakers\`, queue depth ` +
-      '(`pending`+`leased`) from `/metrics`, polled every 20 ms. Replayer: concurrency 4, batch 20 (fixed in TPG code).',
+      '(`pending`+`leased`) from `/metrics`, polled every 20 ms. Replayer: TPG defaults (REPLAY_CONCURRENCY 8, REPLAY_BATCH_SIZE 50).',
     '',
     '| REPLAY_POLL_MS | queued | heal → closed ms | closed → drained ms | heal → drained ms | drain rate /s | orders on BBD | duplicates |',
     '|---|---|---|---|---|---|---|---|',

@@ -172,6 +172,8 @@ export class AppModule {
           ) =>
             new TpgWorkers(dispatches, bbd, orchestrator, manualQueue, outbox, {
               pollMs: config.replayPollMs,
+              replayBatchSize: config.replayBatchSize,
+              replayConcurrency: config.replayConcurrency,
               bbdLeaseMs: bbdTimeout + 5000,
               orchestratorLeaseMs: callTimeoutMs(config, 'order-orchestrator-callbacks') + 5000,
             }),

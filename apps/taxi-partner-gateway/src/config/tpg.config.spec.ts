@@ -55,10 +55,14 @@ describe('loadTpgConfig', () => {
       ALERT_WEBHOOK_URL: 'http://127.0.0.1:9093/',
       BREAKERS_DISABLED: 'true',
       REPLAY_POLL_MS: '250',
+      REPLAY_BATCH_SIZE: '100',
+      REPLAY_CONCURRENCY: '16',
     });
     expect(config.breakerOverrides).toEqual({ 'bbd-dispatch': { timeoutMs: 2000 } });
     expect(config.alertWebhookUrl).toBe('http://127.0.0.1:9093');
     expect(config.breakersDisabled).toBe(true);
     expect(config.replayPollMs).toBe(250);
+    expect(config.replayBatchSize).toBe(100);
+    expect(config.replayConcurrency).toBe(16);
   });
 });

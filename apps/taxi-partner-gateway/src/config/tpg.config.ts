@@ -20,6 +20,9 @@ export interface TpgConfig {
   alertWebhookUrl?: string;
   /** How often the replayers look for work (ms). */
   replayPollMs: number;
+  /** Manual dispatch replayer: entries leased per batch and BBD calls in flight at once. */
+  replayBatchSize: number;
+  replayConcurrency: number;
   /** Benchmark-only switch: every breaker passes calls straight through. */
   breakersDisabled: boolean;
   /** CORS, shutdown drain and database bounds; undefined → the service-kit defaults. */
@@ -40,6 +43,8 @@ export const TPG_DEFAULTS = {
   orderOrchestratorUrl: 'http://127.0.0.1:3000',
   operatorApiToken: 'local-operator-token',
   replayPollMs: 1000,
+  replayBatchSize: 50,
+  replayConcurrency: 8,
 } as const;
 
 /** Returns a problem description, or undefined when `value` is a valid BREAKER_OVERRIDES object. */
@@ -76,6 +81,8 @@ export function loadTpgConfig(env: Record<string, string | undefined>): TpgConfi
     alertWebhookUrl:
       read.optionalString('ALERT_WEBHOOK_URL') === undefined ? undefined : read.url('ALERT_WEBHOOK_URL'),
     replayPollMs: read.int('REPLAY_POLL_MS', TPG_DEFAULTS.replayPollMs, { min: 10, max: 600_000 }),
+    replayBatchSize: read.int('REPLAY_BATCH_SIZE', TPG_DEFAULTS.replayBatchSize, { min: 1, max: 1000 }),
+    replayConcurrency: read.int('REPLAY_CONCURRENCY', TPG_DEFAULTS.replayConcurrency, { min: 1, max: 64 }),
     breakersDisabled: read.oneOf('BREAKERS_DISABLED', ['true', 'false'], 'false') === 'true',
     edge: readServiceEdgeConfig(read),
     operatorRateLimit: {

@@ -8,6 +8,9 @@ import type { DispatchEventsOutbox, ManualDispatchPayload, ManualDispatchQueue }
 export interface TpgWorkersOptions {
   /** How often the replayers and the reconciler look for work (ms). */
   pollMs: number;
+  /** Manual dispatch replayer: batch size and BBD calls in flight at once. */
+  replayBatchSize: number;
+  replayConcurrency: number;
   /** A lease must outlive the breaker's call deadline. */
   bbdLeaseMs: number;
   orchestratorLeaseMs: number;
@@ -40,8 +43,8 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
       handler: (entry, signal) => dispatches.replay(entry, signal),
       pollIntervalMs: options.pollMs,
       leaseMs: options.bbdLeaseMs,
-      batchSize: 20,
-      concurrency: 4,
+      batchSize: options.replayBatchSize,
+      concurrency: options.replayConcurrency,
       logger: options.logger,
     });
     this.outboxReplayer = new QueueReplayer<DispatchEvent>({

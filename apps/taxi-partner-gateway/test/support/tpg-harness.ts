@@ -53,6 +53,8 @@ export async function startTpg(
     bbdApiKey: 'test-bbd-key',
     operatorApiToken: OPERATOR_TOKEN,
     replayPollMs: 50,
+    replayBatchSize: 20,
+    replayConcurrency: 4,
     breakersDisabled: false,
     ...overrides,
     breakerOverrides: { ...FAST_BREAKERS, ...overrides.breakerOverrides },
