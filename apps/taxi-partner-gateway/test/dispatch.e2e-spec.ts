@@ -2,6 +2,7 @@ import { startSimulators, type Simulators } from '../../downstream-simulators/sr
 import {
   call,
   dispatchBody,
+  FAST_BREAKERS,
   operator,
   startOrchestratorStub,
   startTpg,
@@ -152,6 +153,16 @@ describe('Taxi Partner Gateway: dispatch (e2e, real Postgres + BBD simulator)', 
   );
 
   it('open breaker: 202 without calling BBD; vacant vehicles 503 with Retry-After; healed → queue drained once each', async () => {
+    // The breaker reads a clock the test moves, so the open period cannot lapse mid-test on a slow machine.
+    const OPEN_MS = 60_000;
+    let offsetMs = 0;
+    await tpg.close();
+    tpg = await startTpg({
+      bbdUrl: sims.urls.bbd,
+      orderOrchestratorUrl: orchestrator.url,
+      clock: () => Date.now() + offsetMs,
+      breakerOverrides: { 'bbd-dispatch': { ...FAST_BREAKERS['bbd-dispatch'], timeoutMs: OPEN_MS } },
+    });
     const vacantOk = await call<{ vehicles: unknown[] }>(
       'GET',
       `${tpg.url}/vehicles/vacant?lat=-6.2&lng=106.8&radius=3000`,
@@ -183,6 +194,7 @@ describe('Taxi Partner Gateway: dispatch (e2e, real Postgres + BBD simulator)', 
     expect(metrics).toContain('deferred_queue_depth{queue="dispatch-events-outbox"');
 
     await sims.faults.clear('bbd');
+    offsetMs += OPEN_MS + 1;
     await waitFor('queue drained', async () => {
       const all = await Promise.all(
         queued.map((d) => call<DispatchAnswer>('GET', `${tpg.url}/dispatches/${d.id}`)),

@@ -150,8 +150,9 @@ export class QueueReplayer<P> {
       this.again = false;
       this.schedule(0);
     } else if (this.breaker.state === 'open') {
-      // gobreaker moves to half-open strictly after the timeout, hence +1.
-      this.schedule(Math.max(1, this.breaker.retryAfterMs() + 1));
+      // gobreaker moves to half-open strictly after the timeout, hence +1; never sleep past a poll,
+      // so a clock that jumps or a breaker reconfigured meanwhile is noticed.
+      this.schedule(Math.min(this.pollIntervalMs, Math.max(1, this.breaker.retryAfterMs() + 1)));
     } else {
       this.schedule(this.pollIntervalMs);
     }
