@@ -33,6 +33,8 @@ export type { FaultMode } from './faults/fault.types';
 export interface StartSimulatorsOptions {
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
+  /** Host in the payment links handed out (default: the bind host; 127.0.0.1 for 0.0.0.0 / ::). */
+  publicHost?: string;
   /** Ports per simulator; 0 = ephemeral. Missing ones use API.md's 4000-4007. */
   ports?: Partial<Record<SimulatorName, number>>;
   /** Gateway and map secrets; missing ones use the local defaults of API.md. */
@@ -125,6 +127,7 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
       new SimulatorServer({
         name,
         host,
+        publicHost: options.publicHost,
         port: port(name),
         routes: definitions[name].routes,
         errorResponse: definitions[name].errorResponse,

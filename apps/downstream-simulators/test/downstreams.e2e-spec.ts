@@ -440,3 +440,28 @@ describe('downstream simulators: real API shapes', () => {
     });
   });
 });
+
+describe('payment links on a wildcard bind', () => {
+  const auth = { authorization: `Basic ${Buffer.from('local-midtrans-server-key:').toString('base64')}` };
+  const snap = { transaction_details: { order_id: 'pl-public', gross_amount: 10_000 } };
+
+  it.each([
+    [undefined, '127.0.0.1'],
+    ['pay.localhost', 'pay.localhost'],
+  ])('with publicHost %s hands out links on %s, never on 0.0.0.0', async (publicHost, expected) => {
+    const sims = await startEphemeral({ host: '0.0.0.0', publicHost });
+    try {
+      const port = new URL(sims.urls.midtrans).port;
+      const res = await fetch(`http://127.0.0.1:${port}/snap/v1/transactions`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(snap),
+      });
+      const body = (await res.json()) as { redirect_url: string };
+      expect(res.status).toBe(201);
+      expect(new URL(body.redirect_url).host).toBe(`${expected}:${port}`);
+    } finally {
+      await sims.stop();
+    }
+  });
+});

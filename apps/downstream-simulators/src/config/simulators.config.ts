@@ -40,7 +40,8 @@ export class SimulatorsConfigError extends Error {
 /** Parses and validates the simulators' environment once, at start. */
 export function loadSimulatorsConfig(
   env: NodeJS.ProcessEnv,
-): Required<Pick<StartSimulatorsOptions, 'host' | 'ports' | 'secrets' | 'paymentWebhookBaseUrl' | 'seed'>> {
+): Required<Pick<StartSimulatorsOptions, 'host' | 'ports' | 'secrets' | 'paymentWebhookBaseUrl' | 'seed'>> &
+  Pick<StartSimulatorsOptions, 'publicHost'> {
   const production = env.NODE_ENV === 'production';
   const ports: Partial<Record<SimulatorName, number>> = {};
   for (const [name, variable] of Object.entries(PORT_VARIABLES) as Array<[SimulatorName, string]>) {
@@ -93,6 +94,7 @@ export function loadSimulatorsConfig(
 
   return {
     host,
+    publicHost: env.SIMULATORS_PUBLIC_HOST || undefined,
     ports,
     secrets,
     paymentWebhookBaseUrl: webhookBase,

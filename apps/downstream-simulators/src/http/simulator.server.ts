@@ -11,6 +11,8 @@ const MAX_BODY_BYTES = 1_000_000;
 export interface SimulatorServerOptions {
   name: string;
   host: string;
+  /** Host put into links a customer opens (payment pages); default: the bind host, or 127.0.0.1 for a wildcard bind. */
+  publicHost?: string;
   port: number;
   routes: RouteDefinition[];
   /** Error answer in the provider's own format. */
@@ -51,8 +53,14 @@ export class SimulatorServer {
   }
 
   get url(): string {
-    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
-    return `http://${host}:${this.boundPort}`;
+    return `http://${bracket(this.options.host)}:${this.boundPort}`;
+  }
+
+  /** Base of the links this simulator hands out (a wildcard bind address is no place to send a browser). */
+  get publicUrl(): string {
+    const wildcard = this.options.host === '0.0.0.0' || this.options.host === '::';
+    const host = this.options.publicHost ?? (wildcard ? '127.0.0.1' : this.options.host);
+    return `http://${bracket(host)}:${this.boundPort}`;
   }
 
   /** Starts listening; the first time on the configured port (0 = ephemeral), later on the same port. */
@@ -182,7 +190,7 @@ export class SimulatorServer {
       rawBody,
       body,
       bodyError,
-      baseUrl: this.url,
+      baseUrl: this.publicUrl,
     };
     try {
       this.send(res, await match.route.handle(request));
@@ -244,4 +252,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 function resetSocket(socket: Socket): void {
   if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
   else socket.destroy();
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
