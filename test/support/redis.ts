@@ -50,6 +50,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Servers still running; killed when the test process exits, even through jest's --forceExit. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 /** Spawns `redis-server --port <free> --save "" --appendonly no` and waits until it answers PING. */
 export async function startRedisServer(): Promise<RedisServerHandle> {
   if (!hasRedisServerBinary()) throw new Error(HOW_TO_GET_REDIS);
@@ -74,6 +80,8 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       { stdio: 'ignore' },
     );
     child = proc;
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     const deadline = Date.now() + 10_000;
     while (!(await ping(port))) {
       if (proc.exitCode !== null)
