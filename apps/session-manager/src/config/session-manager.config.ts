@@ -1,0 +1,96 @@
+import type { BreakerConfig, Clock } from '@app/resilience';
+import { EnvReader } from '@app/service-kit';
+
+/** Fare table, IDR (integers): flag fall + distance + time, never below the minimum. */
+export interface Tariff {
+  flagFallIdr: number;
+  perKmIdr: number;
+  perMinuteIdr: number;
+  minimumFareIdr: number;
+}
+
+/** The straight-line estimate used when no provider and no cached route can answer. */
+export interface EstimateSettings {
+  /** Road distance ÷ great-circle distance. */
+  detourFactor: number;
+  averageSpeedKph: number;
+}
+
+export type BreakerOverrides = Record<string, Partial<BreakerConfig>>;
+
+/** Typed configuration of the session manager, parsed once at start. */
+export interface SessionManagerConfig {
+  port: number;
+  googleMapsUrl: string;
+  googleMapsApiKey: string;
+  hereUrl: string;
+  hereApiKey: string;
+  /** Unset → sessions and the route cache live in process. */
+  redisUrl?: string;
+  sessionTtlMs: number;
+  /** How long a provider's route may stand in for the providers when both fail. */
+  routeCacheTtlMs: number;
+  tariff: Tariff;
+  estimate: EstimateSettings;
+  breakerOverrides: BreakerOverrides;
+  alertWebhookUrl?: string;
+  /** Tests move time through this; default Date.now. */
+  clock?: Clock;
+}
+
+const NUMERIC_BREAKER_FIELDS = new Set([
+  'maxRequests',
+  'intervalMs',
+  'bucketPeriodMs',
+  'timeoutMs',
+  'failureThreshold',
+  'failureRatioThreshold',
+  'minRequests',
+  'callTimeoutMs',
+  'maxConcurrent',
+]);
+
+/** Problem with a BREAKER_OVERRIDES value, or undefined when it is a map of numeric partial configs. */
+export function checkBreakerOverrides(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object';
+  for (const [name, partial] of Object.entries(value)) {
+    if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+      return `'${name}' must be an object`;
+    }
+    for (const [field, v] of Object.entries(partial as Record<string, unknown>)) {
+      if (!NUMERIC_BREAKER_FIELDS.has(field)) return `'${name}.${field}' is not a configurable breaker field`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        return `'${name}.${field}' must be a number ≥ 0`;
+    }
+  }
+  return undefined;
+}
+
+/** Parses the session manager's environment; throws EnvValidationError naming every bad variable. */
+export function loadSessionManagerConfig(env: Record<string, string | undefined>): SessionManagerConfig {
+  const read = new EnvReader(env);
+  const config: SessionManagerConfig = {
+    port: read.port('SESSION_MANAGER_PORT', 3001),
+    googleMapsUrl: read.url('GOOGLE_MAPS_URL', 'http://127.0.0.1:4006'),
+    googleMapsApiKey: read.string('GOOGLE_MAPS_API_KEY', 'local-google-maps-key'),
+    hereUrl: read.url('HERE_URL', 'http://127.0.0.1:4007'),
+    hereApiKey: read.string('HERE_API_KEY', 'local-here-key'),
+    redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    sessionTtlMs: read.int('SESSION_TTL_MS', 30 * 60_000, { min: 1000 }),
+    routeCacheTtlMs: read.int('ROUTE_CACHE_TTL_MS', 24 * 3_600_000, { min: 1 }),
+    tariff: {
+      flagFallIdr: read.int('TARIFF_FLAG_FALL_IDR', 7000, { min: 0 }),
+      perKmIdr: read.int('TARIFF_PER_KM_IDR', 3500, { min: 0 }),
+      perMinuteIdr: read.int('TARIFF_PER_MINUTE_IDR', 500, { min: 0 }),
+      minimumFareIdr: read.int('TARIFF_MINIMUM_FARE_IDR', 12000, { min: 0 }),
+    },
+    estimate: {
+      detourFactor: read.int('ESTIMATE_DETOUR_PERCENT', 140, { min: 100, max: 400 }) / 100,
+      averageSpeedKph: read.int('ESTIMATE_AVERAGE_SPEED_KPH', 20, { min: 1, max: 200 }),
+    },
+    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+  };
+  read.done();
+  return config;
+}
