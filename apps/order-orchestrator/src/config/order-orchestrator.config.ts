@@ -1,0 +1,84 @@
+import type { BreakerConfig, Clock } from '@app/resilience';
+import { EnvReader } from '@app/service-kit';
+
+export type BreakerOverrides = Record<string, Partial<BreakerConfig>>;
+
+/** Typed configuration of the order orchestrator, parsed once at start. */
+export interface OrderOrchestratorConfig {
+  port: number;
+  userServiceUrl: string;
+  sessionManagerUrl: string;
+  paymentProcessorUrl: string;
+  tpgUrl: string;
+  /** Tier 2 of the user cache; unset → tier 1 (in process) only. */
+  redisUrl?: string;
+  userCacheFreshTtlMs: number;
+  userCacheStaleTtlMs: number;
+  /** Unset → main.ts starts the embedded Postgres. */
+  databaseUrl?: string;
+  databaseSchema: string;
+  /** How often the outbox replayers look for work while their breaker lets them. */
+  outboxPollMs: number;
+  breakerOverrides: BreakerOverrides;
+  alertWebhookUrl?: string;
+  /** Tests move time through this; default Date.now. */
+  clock?: Clock;
+}
+
+const NUMERIC_BREAKER_FIELDS = new Set([
+  'maxRequests',
+  'intervalMs',
+  'bucketPeriodMs',
+  'timeoutMs',
+  'failureThreshold',
+  'failureRatioThreshold',
+  'minRequests',
+  'callTimeoutMs',
+  'maxConcurrent',
+]);
+
+/** Problem with a BREAKER_OVERRIDES value, or undefined when it maps names to numeric partial configs. */
+export function checkBreakerOverrides(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object';
+  for (const [name, partial] of Object.entries(value)) {
+    if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+      return `'${name}' must be an object`;
+    }
+    for (const [field, v] of Object.entries(partial as Record<string, unknown>)) {
+      if (!NUMERIC_BREAKER_FIELDS.has(field)) return `'${name}.${field}' is not a configurable breaker field`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        return `'${name}.${field}' must be a number ≥ 0`;
+    }
+  }
+  return undefined;
+}
+
+/** Parses the orchestrator's environment; throws EnvValidationError naming every bad variable. */
+export function loadOrderOrchestratorConfig(
+  env: Record<string, string | undefined>,
+): OrderOrchestratorConfig {
+  const read = new EnvReader(env);
+  const config: OrderOrchestratorConfig = {
+    port: read.port('ORDER_ORCHESTRATOR_PORT', 3000),
+    userServiceUrl: read.url('USER_SERVICE_URL', 'http://127.0.0.1:4001'),
+    sessionManagerUrl: read.url('SESSION_MANAGER_URL', 'http://127.0.0.1:3001'),
+    paymentProcessorUrl: read.url('PAYMENT_PROCESSOR_URL', 'http://127.0.0.1:3002'),
+    tpgUrl: read.url('TPG_URL', 'http://127.0.0.1:3003'),
+    redisUrl: read.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    userCacheFreshTtlMs: read.int('USER_CACHE_FRESH_TTL_MS', 300_000, { min: 0 }),
+    userCacheStaleTtlMs: read.int('USER_CACHE_STALE_TTL_MS', 3_600_000, { min: 0 }),
+    databaseUrl: read.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: read.string('DATABASE_SCHEMA', 'orders'),
+    outboxPollMs: read.int('OUTBOX_POLL_MS', 1000, { min: 10, max: 600_000 }),
+    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+  };
+  if (config.userCacheStaleTtlMs < config.userCacheFreshTtlMs) {
+    read.fail('USER_CACHE_STALE_TTL_MS must be ≥ USER_CACHE_FRESH_TTL_MS');
+  }
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(config.databaseSchema)) {
+    read.fail(`DATABASE_SCHEMA must be a lower-case identifier, got '${config.databaseSchema}'`);
+  }
+  read.done();
+  return config;
+}

@@ -1,0 +1,323 @@
+import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { ServiceUnavailableError, isBreakerRejection, type Breaker, type Clock } from '@app/resilience';
+import { createHash, randomUUID } from 'node:crypto';
+import type {
+  DispatchRequest,
+  PaymentLinkRequest,
+  PaymentLinkView,
+  SessionView,
+  UserProfile,
+} from '../clients/downstream.types';
+import type { PaymentProcessorClient } from '../clients/payment-processor.client';
+import type { SessionManagerClient } from '../clients/session-manager.client';
+import type { TpgClient } from '../clients/tpg.client';
+import { ORCHESTRATOR_CLOCK } from '../config/order-orchestrator.tokens';
+import { isUniqueViolation, type OrdersRepository } from '../database/orders.repository';
+import type { OrderDispatch, OrderPayment, OrderRow, OrderStatus } from '../database/orders.tables';
+import type { OrderOutboxes } from '../outbox/order-outboxes';
+import { UnknownUserError, type UserDirectory } from '../users/user-directory';
+import type { CreateOrderDto } from './dto/create-order.dto';
+import type { DispatchEventDto } from './dto/dispatch-event.dto';
+import type { LoadShedder } from './load-shedder';
+import type { OrderMetrics } from './order.metrics';
+import { toOrderView, type OrderView } from './order.view';
+import { orderStatusOfDispatch, orderStatusOfEvent, STATUS_RANK } from './order-status';
+
+/** Everything OrdersService works with; built by the orders module. */
+export interface OrdersDependencies {
+  orders: OrdersRepository;
+  outboxes: OrderOutboxes;
+  sessions: { client: SessionManagerClient; breaker: Breaker };
+  users: UserDirectory;
+  payments: PaymentProcessorClient;
+  tpg: TpgClient;
+  shedder: LoadShedder;
+  metrics: OrderMetrics;
+  /** How long a duplicate request waits for the first one's answer (≥ its worst case) before showing the order as it is. */
+  duplicateWaitMs: number;
+}
+
+export const ORDERS_DEPENDENCIES = Symbol('ORDERS_DEPENDENCIES');
+
+const DUPLICATE_POLL_MS = 25;
+
+export interface CreateOrderResult {
+  order: OrderView;
+  /** The answer of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+/**
+ * POST /orders in the contract's order: (validated) → session → user → order row and outbox
+ * entries in one transaction → payment link (online) → dispatch. Each dependency fails in its
+ * documented way: session → 422/503, user → stale copy/422/503, payment → payment null, TPG →
+ * dispatch pending; the order is never lost once written.
+ */
+@Injectable()
+export class OrdersService {
+  constructor(
+    @Inject(ORDERS_DEPENDENCIES) private readonly deps: OrdersDependencies,
+    @Inject(ORCHESTRATOR_CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async create(input: CreateOrderDto, idempotencyKey?: string): Promise<CreateOrderResult> {
+    const { orders, shedder, outboxes } = this.deps;
+    const hash = requestHash(input);
+    if (idempotencyKey !== undefined) {
+      const existing = await orders.getByIdempotencyKey(idempotencyKey);
+      if (existing) return { order: await this.replay(existing, hash, idempotencyKey), replayed: true };
+    }
+    await shedder.assertCanTakeOrder(input.userId);
+    const session = await this.fetchSession(input.sessionId, input.userId);
+    const { user, stale } = await this.fetchUser(input.userId);
+
+    const id = randomUUID();
+    const now = new Date(this.clock());
+    const degraded = stale ? ['user-service'] : [];
+    const dispatchRequest = toDispatchRequest(id, session, user);
+    const paymentRequest = input.paymentMethod === 'online' ? toPaymentRequest(id, session, user) : undefined;
+    let entries: { dispatch: string; payment?: string };
+    try {
+      entries = await orders.transaction(async (trx) => {
+        await orders.insert(
+          {
+            id,
+            user_id: input.userId,
+            session_id: input.sessionId,
+            payment_method: input.paymentMethod,
+            status: 'dispatch_pending',
+            status_rank: STATUS_RANK.dispatch_pending,
+            fare: JSON.stringify({
+              amount: session.quote.fare.amount,
+              currency: session.quote.fare.currency,
+            }),
+            pickup: JSON.stringify(session.pickup),
+            dropoff: JSON.stringify(session.dropoff),
+            user_info: JSON.stringify({ id: user.id, name: user.name, stale }),
+            payment: JSON.stringify(null),
+            dispatch: JSON.stringify({ status: 'pending' } satisfies OrderDispatch),
+            degraded: JSON.stringify(degraded),
+            vehicle: JSON.stringify(null),
+            last_event_sequence: null,
+            idempotency_key: idempotencyKey ?? null,
+            request_hash: idempotencyKey === undefined ? null : hash,
+            first_answer: JSON.stringify(null),
+            created_at: now,
+            updated_at: now,
+          },
+          trx,
+        );
+        const dispatch = await outboxes.enqueueDispatch(dispatchRequest, trx);
+        const payment = paymentRequest ? await outboxes.enqueuePayment(paymentRequest, trx) : undefined;
+        return { dispatch, payment };
+      });
+    } catch (err: unknown) {
+      // A concurrent request with the same key won the unique index: answer as it does.
+      if (idempotencyKey !== undefined && isUniqueViolation(err)) {
+        const winner = await orders.getByIdempotencyKey(idempotencyKey);
+        if (winner) return { order: await this.replay(winner, hash, idempotencyKey), replayed: true };
+      }
+      throw err;
+    }
+
+    let payment: OrderPayment | undefined;
+    if (paymentRequest && entries.payment !== undefined) {
+      try {
+        const link = await outboxes.deliverInline('payment', entries.payment, () =>
+          this.deps.payments.createLink(paymentRequest),
+        );
+        payment = toOrderPayment(link);
+      } catch {
+        degraded.push('payment-processor');
+      }
+    }
+
+    let dispatch: { dispatch: OrderDispatch; status: OrderStatus } | undefined;
+    try {
+      const answer = await outboxes.deliverInline('dispatch', entries.dispatch, () =>
+        this.deps.tpg.dispatch(dispatchRequest),
+      );
+      dispatch = {
+        dispatch: { status: answer.status, dispatchId: answer.id },
+        status: orderStatusOfDispatch(answer.status),
+      };
+    } catch {
+      degraded.push('taxipartnergateway');
+    }
+
+    const row = await orders.finishCreate(
+      id,
+      { payment, dispatch, degraded },
+      toOrderView,
+      new Date(this.clock()),
+    );
+    const view = row.first_answer as OrderView;
+    this.deps.metrics.taken(view.status, degraded);
+    return { order: view, replayed: false };
+  }
+
+  async get(id: string): Promise<OrderView> {
+    const row = await this.deps.orders.get(id);
+    if (!row) throw new NotFoundException(`order ${id} not found`);
+    return toOrderView(row);
+  }
+
+  /** The order's payment link, made now if the order has none yet (idempotent per order). */
+  async paymentLink(id: string): Promise<OrderPayment> {
+    const { orders, outboxes, payments } = this.deps;
+    const row = await orders.get(id);
+    if (!row) throw new NotFoundException(`order ${id} not found`);
+    if (row.payment !== null) return row.payment as OrderPayment;
+    if (row.payment_method !== 'online') {
+      throw new UnprocessableEntityException({
+        message: `order ${id} is paid in cash; it has no payment link`,
+        orderId: id,
+      });
+    }
+    const entry = await outboxes.paymentEntry(id);
+    const request =
+      entry?.payload ??
+      toPaymentRequest(id, toSessionLike(row), {
+        id: row.user_id,
+        name: (row.user_info as { name: string }).name,
+      });
+    const make = (): Promise<PaymentLinkView> => payments.createLink(request);
+    let payment: OrderPayment;
+    try {
+      // Through the outbox entry: an attempt already in flight (replayer, another request) is awaited, not repeated.
+      payment = toOrderPayment(
+        entry ? await outboxes.deliverInline('payment', entry.id, make) : await make(),
+      );
+    } catch (err: unknown) {
+      throw new ServiceUnavailableError(
+        'payment-processor',
+        'the payment processor is unavailable; the link will be made later',
+        {
+          retryAfterMs: retryAfterOf(err),
+          cause: err,
+        },
+      );
+    }
+    await orders.setPayment(id, payment, new Date(this.clock()));
+    return ((await orders.get(id))?.payment as OrderPayment | null) ?? payment;
+  }
+
+  /** Applies a dispatch event; idempotent and out-of-order safe. @throws NotFoundException */
+  async applyDispatchEvent(event: DispatchEventDto): Promise<void> {
+    const applied = await this.deps.orders.applyEvent(
+      event.orderId,
+      {
+        status: orderStatusOfEvent(event.status),
+        dispatchId: event.dispatchId,
+        sequence: event.sequence,
+        vehicle: event.vehicle,
+      },
+      new Date(this.clock()),
+    );
+    if (applied === undefined) throw new NotFoundException(`order ${event.orderId} not found`);
+  }
+
+  private async fetchSession(sessionId: string, userId: string): Promise<SessionView> {
+    const { client, breaker } = this.deps.sessions;
+    let session: SessionView | undefined;
+    try {
+      session = await client.get(sessionId);
+    } catch (err: unknown) {
+      throw new ServiceUnavailableError('session-manager', 'the session manager is unavailable', {
+        retryAfterMs: breaker.retryAfterMs() || retryAfterOf(err),
+        cause: err,
+      });
+    }
+    // The session manager owns expiry (404 once expired); no second opinion from our clock.
+    if (session === undefined) {
+      throw new UnprocessableEntityException({
+        message: `sessionId: session ${sessionId} is unknown or expired`,
+        sessionId,
+      });
+    }
+    if (session.userId !== userId) {
+      throw new UnprocessableEntityException({
+        message: `userId: session ${sessionId} belongs to another user`,
+        sessionId,
+        userId,
+      });
+    }
+    return session;
+  }
+
+  private async fetchUser(userId: string): Promise<{ user: UserProfile; stale: boolean }> {
+    try {
+      return await this.deps.users.get(userId);
+    } catch (err: unknown) {
+      if (err instanceof UnknownUserError) {
+        throw new UnprocessableEntityException({ message: `userId: user ${userId} does not exist`, userId });
+      }
+      throw err;
+    }
+  }
+
+  /** The first answer for this key, once the first request has finished (or the order as it is). */
+  private async replay(row: OrderRow, hash: string, key: string): Promise<OrderView> {
+    if (row.request_hash !== hash) {
+      throw new UnprocessableEntityException({
+        message: 'Idempotency-Key: already used with a different request body',
+        idempotencyKey: key,
+      });
+    }
+    // Real time on purpose: this waits on the first request's real I/O.
+    const deadline = Date.now() + this.deps.duplicateWaitMs;
+    let current: OrderRow | undefined = row;
+    while (current && current.first_answer === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DUPLICATE_POLL_MS));
+      current = await this.deps.orders.get(row.id);
+    }
+    if (!current) throw new NotFoundException(`order ${row.id} not found`);
+    return (current.first_answer as OrderView | null) ?? toOrderView(current);
+  }
+}
+
+/** Stable hash of the fields that define the request. */
+function requestHash(input: CreateOrderDto): string {
+  const canonical = JSON.stringify([input.sessionId, input.userId, input.paymentMethod]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function toDispatchRequest(orderId: string, session: SessionView, user: UserProfile): DispatchRequest {
+  const phone = user.phone !== undefined && /^\+?[0-9 ()-]{4,32}$/.test(user.phone) ? user.phone : undefined;
+  return {
+    orderId,
+    pickup: { lat: session.pickup.lat, lng: session.pickup.lng },
+    dropoff: { lat: session.dropoff.lat, lng: session.dropoff.lng },
+    ...(phone === undefined ? {} : { passenger: { name: user.name, phone } }),
+  };
+}
+
+function toPaymentRequest(
+  orderId: string,
+  session: Pick<SessionView, 'quote'>,
+  user: UserProfile,
+): PaymentLinkRequest {
+  return {
+    orderId,
+    amount: session.quote.fare.amount,
+    currency: 'IDR',
+    customer: {
+      name: user.name,
+      email: user.email ?? `${user.id.replace(/[^A-Za-z0-9._-]/g, '.')}@customers.example.com`,
+    },
+    description: `Taxi ride ${orderId}`,
+  };
+}
+
+function toOrderPayment(link: PaymentLinkView): OrderPayment {
+  return { linkId: link.id, gateway: link.gateway, url: link.url };
+}
+
+function toSessionLike(row: OrderRow): Pick<SessionView, 'quote'> {
+  return { quote: { fare: row.fare as { amount: number; currency: string } } };
+}
+
+function retryAfterOf(err: unknown): number | undefined {
+  if (isBreakerRejection(err)) return (err as { retryAfterMs?: number }).retryAfterMs;
+  return undefined;
+}
