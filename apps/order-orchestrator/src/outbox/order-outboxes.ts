@@ -30,12 +30,12 @@ export interface OrderOutboxesOptions {
   logger: LoggerService;
 }
 
-/** An inline attempt holds its entry this long at most; past it a sweep hands it to the replayer. */
-const INLINE_HOLD_MS = 120_000;
+/** 408 and 429 say "later"; 409 is the payment processor's "this key is still being worked on". */
+const RETRYABLE_CLIENT_ERRORS = new Set([408, 409, 429]);
 
-/** A 4xx other than 408/429 will never succeed on retry. */
-function isPermanent(err: unknown): boolean {
-  return isHttpClientError(err) && err.status !== 408 && err.status !== 429;
+/** Any other 4xx will never succeed on retry. */
+export function isPermanent(err: unknown): boolean {
+  return isHttpClientError(err) && !RETRYABLE_CLIENT_ERRORS.has(err.status);
 }
 
 /**
@@ -203,7 +203,9 @@ export class OrderOutboxes {
 
   /** Inline holds left by a process that died mid-request go back to the replayer. */
   private async releaseAbandonedHolds(): Promise<void> {
-    const cutoff = this.options.clock() - INLINE_HOLD_MS;
+    // An inline call ends within holderWaitMs (its breaker's deadline + 1 s); a hold twice that old
+    // belongs to a process that died mid-request. Both receivers are idempotent, so a resend is safe.
+    const cutoff = this.options.clock() - Math.max(2 * this.options.holderWaitMs, 5000);
     for (const queue of [this.dispatchQueue, this.paymentQueue] as DeferredQueue<unknown>[]) {
       try {
         const claimed = await queue.list({ status: 'claimed', limit: 100 });
