@@ -24,6 +24,18 @@ import type { DownstreamDefinition, RouteDefinition, SimRequest, SimResponse } f
 import { SimulatorServer } from './http/simulator.server';
 
 export { DEFAULT_PORTS, DOWNSTREAMS, LOCAL_SECRETS, isDownstreamName };
+
+/** Every simulator on an ephemeral port: what in-process tests pass as `ports`. */
+export const EPHEMERAL_PORTS: Readonly<Record<SimulatorName, 0>> = {
+  control: 0,
+  'user-service': 0,
+  bbd: 0,
+  midtrans: 0,
+  xendit: 0,
+  nicepay: 0,
+  'google-maps': 0,
+  here: 0,
+};
 export type { DownstreamName, SimulatorName, SimulatorSecrets, SimulatorsLogger };
 export type { ActiveFault, FaultSpec, CallCounts, BbdOrderView };
 export { FaultSpecError };

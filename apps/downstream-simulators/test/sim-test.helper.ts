@@ -1,17 +1,12 @@
 import { request as httpRequest } from 'node:http';
-import { startSimulators, type Simulators, type StartSimulatorsOptions } from '../src/simulators';
+import {
+  startSimulators,
+  type Simulators,
+  type StartSimulatorsOptions,
+  EPHEMERAL_PORTS,
+} from '../src/simulators';
 
 /** Every simulator on an ephemeral port. */
-export const EPHEMERAL_PORTS = {
-  control: 0,
-  'user-service': 0,
-  bbd: 0,
-  midtrans: 0,
-  xendit: 0,
-  nicepay: 0,
-  'google-maps': 0,
-  here: 0,
-} as const;
 
 export function startEphemeral(options: StartSimulatorsOptions = {}): Promise<Simulators> {
   return startSimulators({ ports: EPHEMERAL_PORTS, ...options });

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import request from 'supertest';
-import { startSimulators, type FaultSpec, type Simulators } from '../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type FaultSpec,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../downstream-simulators/src/simulators';
 import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
 import type { GatewayName } from '../src/config/payment-processor.config';
 import { GatewayInspector } from './support/gateway-inspector';
@@ -13,16 +18,6 @@ import {
   type PaymentApp,
 } from './support/payment-test-app';
 
-const EPHEMERAL = {
-  control: 0,
-  'user-service': 0,
-  bbd: 0,
-  midtrans: 0,
-  xendit: 0,
-  nicepay: 0,
-  'google-maps': 0,
-  here: 0,
-};
 const GATEWAYS: GatewayName[] = ['midtrans', 'xendit', 'nicepay'];
 const LINKS_PER_RUN = 200;
 const PHASES = 4;
@@ -66,7 +61,7 @@ describe('Payment Processor failover property (random fault schedules, 200 links
   beforeAll(async () => {
     port = await freePort();
     sims = await startSimulators({
-      ports: EPHEMERAL,
+      ports: EPHEMERAL_PORTS,
       paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
       seed: 7,
     });

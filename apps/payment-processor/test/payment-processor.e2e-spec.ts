@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
 import request from 'supertest';
-import { startSimulators, type FaultSpec, type Simulators } from '../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type FaultSpec,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../downstream-simulators/src/simulators';
 import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
 import type { GatewayName } from '../src/config/payment-processor.config';
 import { GatewayInspector } from './support/gateway-inspector';
@@ -14,16 +19,6 @@ import {
 } from './support/payment-test-app';
 import { ResponseDroppingProxy } from './support/response-dropping.proxy';
 
-const EPHEMERAL = {
-  control: 0,
-  'user-service': 0,
-  bbd: 0,
-  midtrans: 0,
-  xendit: 0,
-  nicepay: 0,
-  'google-maps': 0,
-  here: 0,
-};
 const GATEWAYS: GatewayName[] = ['midtrans', 'xendit', 'nicepay'];
 
 let orderSeq = 0;
@@ -92,7 +87,10 @@ describe('Payment Processor (e2e, simulators + Postgres)', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    sims = await startSimulators({ ports: EPHEMERAL, paymentWebhookBaseUrl: `http://127.0.0.1:${port}` });
+    sims = await startSimulators({
+      ports: EPHEMERAL_PORTS,
+      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
+    });
     pa = await startPaymentApp({ databaseUrl, schema, sims, port });
     inspect = new GatewayInspector(sims);
     pool = new Pool({ connectionString: databaseUrl, max: 2 });
@@ -375,7 +373,10 @@ describe('Payment Processor: an open breaker is skipped without a call', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    sims = await startSimulators({ ports: EPHEMERAL, paymentWebhookBaseUrl: `http://127.0.0.1:${port}` });
+    sims = await startSimulators({
+      ports: EPHEMERAL_PORTS,
+      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
+    });
     pa = await startPaymentApp({
       databaseUrl,
       schema,
@@ -418,7 +419,10 @@ describe('Payment Processor: Midtrans creates the link, then its answer is lost 
 
   beforeAll(async () => {
     const port = await freePort();
-    sims = await startSimulators({ ports: EPHEMERAL, paymentWebhookBaseUrl: `http://127.0.0.1:${port}` });
+    sims = await startSimulators({
+      ports: EPHEMERAL_PORTS,
+      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
+    });
     proxy = new ResponseDroppingProxy(sims.urls.midtrans);
     await proxy.start();
     xenditProxy = new ResponseDroppingProxy(sims.urls.xendit);

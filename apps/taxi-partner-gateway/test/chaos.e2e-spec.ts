@@ -4,7 +4,11 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { startSimulators, type Simulators } from '../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../downstream-simulators/src/simulators';
 import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
 import {
   call,
@@ -98,16 +102,7 @@ chaos('Taxi Partner Gateway chaos (a real process, CHAOS_TEST=true)', () => {
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` before the chaos test`);
     sims = await startSimulators({
-      ports: {
-        control: 0,
-        'user-service': 0,
-        bbd: 0,
-        midtrans: 0,
-        xendit: 0,
-        nicepay: 0,
-        'google-maps': 0,
-        here: 0,
-      },
+      ports: EPHEMERAL_PORTS,
     });
     orchestrator = await startOrchestratorStub();
     receiver = await startAlertReceiver();

@@ -1,4 +1,8 @@
-import { startSimulators, type Simulators } from '../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../downstream-simulators/src/simulators';
 import {
   call,
   dispatchBody,
@@ -24,16 +28,7 @@ describe('Taxi Partner Gateway: operators and orchestrator events (e2e)', () => 
 
   beforeAll(async () => {
     sims = await startSimulators({
-      ports: {
-        control: 0,
-        'user-service': 0,
-        bbd: 0,
-        midtrans: 0,
-        xendit: 0,
-        nicepay: 0,
-        'google-maps': 0,
-        here: 0,
-      },
+      ports: EPHEMERAL_PORTS,
     });
     orchestrator = await startOrchestratorStub();
   });
