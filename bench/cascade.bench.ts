@@ -11,6 +11,7 @@ import { fmt, mib, percentile, runOpenLoad, windowStats, type LoadResult, type S
 import { drawChart } from './lib/plot';
 import { ROOT, rssOf, setFault, sleep, socketsTo } from './lib/processes';
 import { startTpgStack } from './lib/stacks';
+import { runAsScript, type ScenarioResult } from './lib/scenario';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const OUT = join(ROOT, 'docs', 'benchmarks');
@@ -172,7 +173,7 @@ function perSecondP99(result: ModeResult, origin: number): [number, number][] {
   return points;
 }
 
-export async function cascadeBench(): Promise<{ ok: boolean; problems: string[] }> {
+export async function cascadeBench(): Promise<ScenarioResult> {
   mkdirSync(join(OUT, 'raw'), { recursive: true });
   const on = await runMode('breakers on', 13000);
   const off = await runMode('breakers off', 13200);
@@ -279,14 +280,4 @@ export async function cascadeBench(): Promise<{ ok: boolean; problems: string[] 
   return { ok: problems.length === 0, problems };
 }
 
-if (require.main === module) {
-  cascadeBench()
-    .then(({ ok, problems }) => {
-      for (const p of problems) console.error(`FAIL: ${p}`);
-      process.exitCode = ok ? 0 : 1;
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(cascadeBench);

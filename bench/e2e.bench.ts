@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fmt, runLoad, windowStats, type LoadResult } from './lib/load';
 import { benchEnvironment, ROOT, setFault, sleep, startProcess } from './lib/processes';
 import { startFullStack, type Stack } from './lib/stacks';
+import { runAsScript, type ScenarioResult } from './lib/scenario';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION_S = QUICK ? 4 : 20;
@@ -89,7 +90,7 @@ async function degradedCount(stack: Stack, sample: number): Promise<Record<strin
   return gateways;
 }
 
-export async function e2eBench(): Promise<{ ok: boolean; problems: string[] }> {
+export async function e2eBench(): Promise<ScenarioResult> {
   mkdirSync(OUT, { recursive: true });
   const rows: Row[] = [];
   const problems: string[] = [];
@@ -189,14 +190,4 @@ export async function e2eBench(): Promise<{ ok: boolean; problems: string[] }> {
   return { ok: problems.length === 0, problems };
 }
 
-if (require.main === module) {
-  e2eBench()
-    .then(({ ok, problems }) => {
-      for (const p of problems) console.error(`FAIL: ${p}`);
-      process.exitCode = ok ? 0 : 1;
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(e2eBench);

@@ -11,6 +11,7 @@ import { createSessions, orderRequests } from './e2e.bench';
 import { fmt, mib, percentile, runLoad, windowStats } from './lib/load';
 import { ROOT, rssOf, setFault, sleep } from './lib/processes';
 import { startFullStack } from './lib/stacks';
+import { runAsScript, type ScenarioResult } from './lib/scenario';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DURATION_S = Number(process.env.BENCH_MEMORY_SECONDS ?? (QUICK ? 20 : 600));
@@ -45,7 +46,7 @@ function slope(points: [number, number][]): number {
   return den === 0 ? 0 : num / den;
 }
 
-export async function memoryBench(): Promise<{ ok: boolean; problems: string[] }> {
+export async function memoryBench(): Promise<ScenarioResult> {
   mkdirSync(join(OUT, 'raw'), { recursive: true });
   const overrides = (names: string[]): string =>
     JSON.stringify(Object.fromEntries(names.map((n) => [n, SHORT])));
@@ -197,14 +198,4 @@ function urlOf(env: Record<string, string>, service: string): string {
   return env[key ?? ''];
 }
 
-if (require.main === module) {
-  memoryBench()
-    .then(({ ok, problems }) => {
-      for (const p of problems) console.error(`FAIL: ${p}`);
-      process.exitCode = ok ? 0 : 1;
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(memoryBench);

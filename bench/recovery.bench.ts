@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fmt, runLoad } from './lib/load';
 import { metricValue, ROOT, setFault, sleep } from './lib/processes';
 import { startTpgStack } from './lib/stacks';
+import { runAsScript, type ScenarioResult } from './lib/scenario';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = Number(process.env.BENCH_RECOVERY_N ?? (QUICK ? 200 : 1000));
@@ -118,7 +119,7 @@ async function runRecovery(base: number, replayPollMs: number): Promise<Recovery
   }
 }
 
-export async function recoveryBench(): Promise<{ ok: boolean; problems: string[] }> {
+export async function recoveryBench(): Promise<ScenarioResult> {
   mkdirSync(OUT, { recursive: true });
   const results = [await runRecovery(13600, 1000)];
   if (!QUICK) results.push(await runRecovery(13700, 100));
@@ -154,14 +155,4 @@ export async function recoveryBench(): Promise<{ ok: boolean; problems: string[]
   return { ok: problems.length === 0, problems };
 }
 
-if (require.main === module) {
-  recoveryBench()
-    .then(({ ok, problems }) => {
-      for (const p of problems) console.error(`FAIL: ${p}`);
-      process.exitCode = ok ? 0 : 1;
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (require.main === module) runAsScript(recoveryBench);

@@ -13,6 +13,7 @@ import { e2eBench } from './e2e.bench';
 import { ROOT } from './lib/processes';
 import { memoryBench } from './memory.bench';
 import { recoveryBench } from './recovery.bench';
+import type { ScenarioResult } from './lib/scenario';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const OUT = join(ROOT, 'docs', 'benchmarks');
@@ -53,10 +54,7 @@ function micro(name: string, file: string, args: string[], resultFile: string): 
   };
 }
 
-async function scenario(
-  name: string,
-  run: () => Promise<{ ok: boolean; problems: string[] }>,
-): Promise<Outcome> {
+async function scenario(name: string, run: () => Promise<ScenarioResult>): Promise<Outcome> {
   const started = Date.now();
   console.log(`\n=== ${name} ===`);
   try {
