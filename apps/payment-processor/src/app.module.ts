@@ -1,12 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import {
-  getBreakerToken,
-  LoggingAlerter,
-  ResilienceModule,
-  WebhookAlerter,
-  type Breaker,
-} from '@app/resilience';
-import { ServiceKitModule } from '@app/service-kit';
+import { getBreakerToken, ResilienceModule, type Breaker } from '@app/resilience';
+import { resilienceForService, ServiceKitModule } from '@app/service-kit';
 import { Registry } from 'prom-client';
 import { MidtransClient } from './clients/midtrans.client';
 import { NicepayClient } from './clients/nicepay.client';
@@ -50,13 +44,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         database,
-        ResilienceModule.forRoot({
+        resilienceForService({
+          service: SERVICE_NAME,
           registry,
           clock: settings.clock,
           breakerOverrides: config.breakerOverrides,
-          alerter: config.alertWebhookUrl
-            ? new WebhookAlerter({ url: config.alertWebhookUrl, labels: { service: SERVICE_NAME } })
-            : new LoggingAlerter(),
+          alertWebhookUrl: config.alertWebhookUrl,
         }),
         ResilienceModule.forFeature(BREAKER_NAMES),
         ServiceKitModule.forRootAsync({

@@ -3,13 +3,11 @@ import {
   DEFAULT_BREAKER_CONFIGS,
   DeferredQueue,
   getBreakerToken,
-  LoggingAlerter,
   ResilienceModule,
-  WebhookAlerter,
   type Breaker,
   type Database,
 } from '@app/resilience';
-import { ServiceKitModule } from '@app/service-kit';
+import { resilienceForService, ServiceKitModule } from '@app/service-kit';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Registry } from 'prom-client';
 
@@ -65,13 +63,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         database,
-        ResilienceModule.forRoot({
+        resilienceForService({
+          service: SERVICE_NAME,
           registry,
           clock,
           breakerOverrides: config.breakerOverrides,
-          alerter: config.alertWebhookUrl
-            ? new WebhookAlerter({ url: config.alertWebhookUrl, labels: { service: SERVICE_NAME } })
-            : new LoggingAlerter(),
+          alertWebhookUrl: config.alertWebhookUrl,
           disabled: config.breakersDisabled,
         }),
         ResilienceModule.forFeature([...TPG_BREAKERS]),

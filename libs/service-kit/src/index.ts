@@ -1,4 +1,5 @@
 export * from './config/env-reader';
+export * from './config/breaker-overrides';
 export * from './http/api-exception.filter';
 export * from './http/configure-app';
 export * from './http/graceful-shutdown';
@@ -9,3 +10,4 @@ export * from './metrics/metrics.tokens';
 export * from './service-kit.module';
 export { SERVICE_KIT_OPTIONS } from './service-kit.options';
 export type { ServiceKitOptions } from './service-kit.options';
+export * from './resilience-for-service';

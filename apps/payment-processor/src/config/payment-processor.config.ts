@@ -1,5 +1,11 @@
-import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
+import type { Clock } from '@app/resilience';
+import {
+  EnvReader,
+  readBreakerOverrides,
+  readServiceEdgeConfig,
+  type BreakerOverrides,
+  type ServiceEdgeConfig,
+} from '@app/service-kit';
 
 /** The gateways this service can use, by the names `PAYMENT_GATEWAYS` takes. */
 export const GATEWAY_NAMES = ['midtrans', 'xendit', 'nicepay'] as const;
@@ -12,7 +18,7 @@ export const GATEWAY_BREAKERS: Readonly<Record<GatewayName, string>> = {
   nicepay: 'payment-nicepay',
 };
 
-export type BreakerOverrides = Record<string, Partial<Omit<BreakerConfig, 'name'>>>;
+export type { BreakerOverrides };
 
 export interface PaymentProcessorConfig {
   port: number;
@@ -69,7 +75,7 @@ export function loadPaymentProcessorConfig(env: Record<string, string | undefine
       iMid: read.secret('NICEPAY_IMID', 'LOCALIMID01'),
     },
     publicBaseUrl: read.url('PUBLIC_BASE_URL', `http://127.0.0.1:${port}`),
-    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    breakerOverrides: readBreakerOverrides(read),
     alertWebhookUrl:
       read.optionalString('ALERT_WEBHOOK_URL') === undefined ? undefined : read.url('ALERT_WEBHOOK_URL'),
     orphanGraceMs: read.int('PAYMENT_ORPHAN_GRACE_MS', 15 * 60_000, { min: 0 }),
@@ -82,16 +88,4 @@ export function loadPaymentProcessorConfig(env: Record<string, string | undefine
   }
   read.done();
   return config;
-}
-
-function checkBreakerOverrides(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return 'must be a JSON object of breaker name → partial config';
-  }
-  for (const [name, override] of Object.entries(value)) {
-    if (typeof override !== 'object' || override === null || Array.isArray(override)) {
-      return `'${name}' must map to an object`;
-    }
-  }
-  return undefined;
 }

@@ -1,8 +1,14 @@
-import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
+import type { Clock } from '@app/resilience';
+import {
+  EnvReader,
+  readBreakerOverrides,
+  readServiceEdgeConfig,
+  type BreakerOverrides,
+  type ServiceEdgeConfig,
+} from '@app/service-kit';
 
 /** Breaker name → partial breaker config, merged over the library defaults at start. */
-export type BreakerOverrides = Record<string, Partial<Omit<BreakerConfig, 'name'>>>;
+export type { BreakerOverrides };
 
 /** The gateway's typed configuration, read once at start. */
 export interface TpgConfig {
@@ -47,25 +53,6 @@ export const TPG_DEFAULTS = {
   replayConcurrency: 8,
 } as const;
 
-/** Returns a problem description, or undefined when `value` is a valid BREAKER_OVERRIDES object. */
-export function checkBreakerOverrides(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return 'must be a JSON object of breaker name → partial config';
-  }
-  for (const [name, override] of Object.entries(value)) {
-    if (override === null || typeof override !== 'object' || Array.isArray(override)) {
-      return `'${name}' must map to an object`;
-    }
-    for (const [field, fieldValue] of Object.entries(override)) {
-      if (field === 'name') return `'${name}'.name cannot be overridden`;
-      if (typeof fieldValue !== 'number' || !Number.isFinite(fieldValue) || fieldValue < 0) {
-        return `'${name}'.${field} must be a finite number ≥ 0`;
-      }
-    }
-  }
-  return undefined;
-}
-
 /** Parses and validates the environment; throws EnvValidationError naming every bad variable. */
 export function loadTpgConfig(env: Record<string, string | undefined>): TpgConfig {
   const read = new EnvReader(env);
@@ -77,7 +64,7 @@ export function loadTpgConfig(env: Record<string, string | undefined>): TpgConfi
     bbdApiKey: read.secret('BBD_API_KEY', TPG_DEFAULTS.bbdApiKey),
     orderOrchestratorUrl: read.url('ORDER_ORCHESTRATOR_URL', TPG_DEFAULTS.orderOrchestratorUrl),
     operatorApiToken: read.secret('OPERATOR_API_TOKEN', TPG_DEFAULTS.operatorApiToken),
-    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    breakerOverrides: readBreakerOverrides(read),
     alertWebhookUrl:
       read.optionalString('ALERT_WEBHOOK_URL') === undefined ? undefined : read.url('ALERT_WEBHOOK_URL'),
     replayPollMs: read.int('REPLAY_POLL_MS', TPG_DEFAULTS.replayPollMs, { min: 10, max: 600_000 }),
