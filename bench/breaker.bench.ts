@@ -43,6 +43,7 @@ const open = manager.getOrCreate({
   timeoutMs: 3_600_000,
 });
 const rawOpossum = new OpossumCircuitBreaker(work, opossumOptions());
+const rawOpossumSignal = new OpossumCircuitBreaker((_signal: AbortSignal) => work(), opossumOptions());
 const rawOpossumOpen = new OpossumCircuitBreaker(work, opossumOptions());
 rawOpossumOpen.open();
 const cockatielHealthy = wrap(
@@ -60,7 +61,10 @@ const targets: Array<[string, Target]> = [
   ['ours (healthy)', () => healthy.execute(work)],
   ['ours (healthy, fn takes its signal)', () => healthy.execute((_signal: AbortSignal) => work())],
   // What a caller of raw opossum pays for per-call cancellation (opossum's own controller is per breaker).
-  ['raw opossum (healthy, per-call AbortController)', () => rawOpossum.fire(new AbortController().signal)],
+  [
+    'raw opossum (healthy, per-call AbortController)',
+    () => rawOpossumSignal.fire(new AbortController().signal),
+  ],
   ['cockatiel 3 (healthy)', () => cockatielHealthy.execute(work)],
   ['raw opossum (open)', () => rawOpossumOpen.fire().catch(() => undefined)],
   ['ours (open)', () => open.execute(work).catch(() => undefined)],
@@ -137,6 +141,7 @@ async function main(): Promise<void> {
 
   manager.shutdown();
   rawOpossum.shutdown();
+  rawOpossumSignal.shutdown();
   rawOpossumOpen.shutdown();
 }
 
