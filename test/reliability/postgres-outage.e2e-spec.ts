@@ -1,5 +1,6 @@
 import { testDatabaseUrl } from '../support/postgres';
 import { countByStatus, startLoad, waitUntil, type LoadOutcome } from './support/load';
+import { startOrchestratorUnderTest } from './support/orchestrator';
 import { startPaymentUnderTest, startTpgUnderTest, type ServiceUnderTest } from './support/services';
 import { TcpFaultProxy, targetOf } from './support/tcp-fault-proxy';
 
@@ -95,17 +96,20 @@ async function outageScenario(start: (databaseUrl: string) => Promise<ServiceUnd
     // A key still leased by a request the outage cut off answers 409 "retry shortly" until the lease ends.
     const retries: LoadOutcome[] = [];
     const finals: LoadOutcome[] = [];
-    for (const key of failed) {
-      let outcome = await service.write(key);
-      retries.push(outcome);
-      const deadline = Date.now() + 10_000;
-      while ((outcome.status === 409 || outcome.status === 503) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        outcome = await service.write(key);
+    // In parallel: a retry may wait for the request the outage cut off (e.g. its idempotency hold).
+    await Promise.all(
+      failed.map(async (key) => {
+        let outcome = await service.write(key);
         retries.push(outcome);
-      }
-      finals.push(outcome);
-    }
+        const deadline = Date.now() + 10_000;
+        while ((outcome.status === 409 || outcome.status === 503) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          outcome = await service.write(key);
+          retries.push(outcome);
+        }
+        finals.push(outcome);
+      }),
+    );
     expect(finals.filter((o) => o.status >= 300)).toEqual([]);
     expect(retries.filter((o) => o.status >= 500 && o.status !== 503)).toEqual([]);
     const rows = await service.rowsFor(keys);
@@ -147,5 +151,9 @@ describe('Postgres unreachable, then stalled, under write load', () => {
 
   it('payment-processor: 503 + Retry-After, ready 503, recovers, nothing lost or doubled', async () => {
     reports.push(await outageScenario((url) => startPaymentUnderTest(url)));
+  }, 60_000);
+
+  it('order-orchestrator: 503 + Retry-After, ready 503, recovers, no order without its outbox entry', async () => {
+    reports.push(await outageScenario((url) => startOrchestratorUnderTest(url)));
   }, 60_000);
 });

@@ -14,7 +14,10 @@ async function bootstrap(): Promise<void> {
     config.databaseUrl = embedded.url;
   }
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
-  configureServiceApp(app);
+  configureServiceApp(app, {
+    corsOrigins: config.edge?.corsOrigins,
+    shutdown: { drainTimeoutMs: config.edge?.shutdownDrainTimeoutMs },
+  });
   if (embedded) {
     const stopEmbedded = embedded;
     process.once('exit', () => void stopEmbedded.stop());

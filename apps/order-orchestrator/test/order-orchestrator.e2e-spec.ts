@@ -375,15 +375,21 @@ describe('order orchestrator (e2e, with the real session manager, TPG and paymen
 
     const operator = (path: string) =>
       request(world.tpg.url).post(path).set('Authorization', 'Bearer local-operator-token');
-    const queue = await request(world.tpg.url)
-      .get('/manual-dispatch?status=pending')
-      .set('Authorization', 'Bearer local-operator-token')
-      .expect(200);
-    const item = (queue.body.items as { id: string; orderId: string }[]).find(
-      (i) => i.orderId === res.body.id,
-    );
+    // TPG's replayer may hold the entry for a moment (a probe to BBD): poll until it is pending.
+    const item = await waitFor(async () => {
+      const queue = await request(world.tpg.url)
+        .get('/manual-dispatch?status=pending')
+        .set('Authorization', 'Bearer local-operator-token')
+        .expect(200);
+      return (queue.body.items as { id: string; orderId: string }[]).find((i) => i.orderId === res.body.id);
+    });
     expect(item).toBeDefined();
-    await operator(`/manual-dispatch/${item?.id}/claim`).send({ operator: 'op-1' }).expect(200);
+    // 409 while TPG's replayer holds it for a probe to BBD (which fails: BBD is down); then ours.
+    await waitFor(async () => {
+      const claim = await operator(`/manual-dispatch/${item?.id}/claim`).send({ operator: 'op-1' });
+      if (claim.status !== 200 && claim.status !== 409) throw new Error(`claim answered ${claim.status}`);
+      return claim.status === 200;
+    });
     await operator(`/manual-dispatch/${item?.id}/complete`)
       .send({ vehicleId: 'B 1234 XYZ', driverName: 'Joko' })
       .expect(200);

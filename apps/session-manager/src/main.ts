@@ -8,7 +8,10 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('SessionManager');
   const config = loadSessionManagerConfig(process.env);
   const app = await NestFactory.create(AppModule.register(config), { bodyParser: false });
-  configureServiceApp(app);
+  configureServiceApp(app, {
+    corsOrigins: config.edge?.corsOrigins,
+    shutdown: { drainTimeoutMs: config.edge?.shutdownDrainTimeoutMs },
+  });
   await app.listen(config.port, '0.0.0.0');
   logger.log(
     `session-manager listening on http://127.0.0.1:${config.port} (sessions in ${config.redisUrl ? 'Redis' : 'process memory'})`,

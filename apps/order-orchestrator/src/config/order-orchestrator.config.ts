@@ -1,5 +1,5 @@
 import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader } from '@app/service-kit';
+import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
 
 export type BreakerOverrides = Record<string, Partial<BreakerConfig>>;
 
@@ -17,10 +17,17 @@ export interface OrderOrchestratorConfig {
   /** Unset → main.ts starts the embedded Postgres. */
   databaseUrl?: string;
   databaseSchema: string;
+  /**
+   * Read replica for order history (GET /orders?userId=), behind the `orders-replica` breaker;
+   * unset → history is read from the primary.
+   */
+  databaseReplicaUrl?: string;
   /** How often the outbox replayers look for work while their breaker lets them. */
   outboxPollMs: number;
   breakerOverrides: BreakerOverrides;
   alertWebhookUrl?: string;
+  /** CORS, SIGTERM drain and database bounds; undefined → the same defaults readServiceEdgeConfig gives. */
+  edge?: ServiceEdgeConfig;
   /** Tests move time through this; default Date.now. */
   clock?: Clock;
 }
@@ -69,9 +76,11 @@ export function loadOrderOrchestratorConfig(
     userCacheStaleTtlMs: read.int('USER_CACHE_STALE_TTL_MS', 3_600_000, { min: 0 }),
     databaseUrl: read.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databaseSchema: read.string('DATABASE_SCHEMA', 'orders'),
+    databaseReplicaUrl: read.optionalUrl('DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
     outboxPollMs: read.int('OUTBOX_POLL_MS', 1000, { min: 10, max: 600_000 }),
     breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
     alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    edge: readServiceEdgeConfig(read),
   };
   if (config.userCacheStaleTtlMs < config.userCacheFreshTtlMs) {
     read.fail('USER_CACHE_STALE_TTL_MS must be ≥ USER_CACHE_FRESH_TTL_MS');

@@ -1,23 +1,45 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { createDatabase, type Database } from '@app/resilience';
-import { ORCHESTRATOR_DATABASE } from '../config/order-orchestrator.tokens';
+import type { DatabaseBounds } from '@app/service-kit';
+import { ORCHESTRATOR_DATABASE, ORCHESTRATOR_REPLICA_DATABASE } from '../config/order-orchestrator.tokens';
 import { ORCHESTRATOR_MIGRATIONS } from './orders.migrations';
 import type { OrchestratorTables } from './orders.tables';
 
-/** Closes the pool last, after the outbox replayers have stopped. */
+export interface OrdersDatabaseOptions {
+  url: string;
+  schema: string;
+  /** Pool and query deadlines; undefined → 2 s to connect, 5 s per query. */
+  bounds?: DatabaseBounds;
+  /** Read replica for non-critical reads (order history); never migrated, never written. */
+  replicaUrl?: string;
+}
+
+/** Closes the pools last, after the outbox replayers have stopped. */
 @Injectable()
 class OrdersDatabaseCloser implements OnApplicationShutdown {
-  constructor(@Inject(ORCHESTRATOR_DATABASE) private readonly database: Database<OrchestratorTables>) {}
+  constructor(
+    @Inject(ORCHESTRATOR_DATABASE) private readonly database: Database<OrchestratorTables>,
+    @Inject(ORCHESTRATOR_REPLICA_DATABASE) private readonly replica: Database<OrchestratorTables> | null,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.database.close();
+    await Promise.all([this.database.close(), this.replica?.close()]);
   }
 }
 
-/** The orchestrator's system of record: a Database on its schema, migrated before anything uses it. */
+/**
+ * The orchestrator's system of record: a Database on its schema, migrated before anything uses it;
+ * plus, when configured, a read replica (`ORCHESTRATOR_REPLICA_DATABASE`, null otherwise).
+ */
 @Module({})
 export class OrdersDatabaseModule {
-  static register(options: { url: string; schema: string }): DynamicModule {
+  static register(options: OrdersDatabaseOptions): DynamicModule {
+    // Bounded so that a refused or stalled Postgres fails a request fast (503), never hangs it.
+    const bounds = {
+      connectionTimeoutMs: options.bounds?.connectionTimeoutMs ?? 2000,
+      queryTimeoutMs: options.bounds?.queryTimeoutMs ?? 5000,
+      statementTimeoutMs: options.bounds?.statementTimeoutMs,
+    };
     return {
       module: OrdersDatabaseModule,
       providers: [
@@ -28,6 +50,7 @@ export class OrdersDatabaseModule {
               url: options.url,
               schema: options.schema,
               applicationName: 'order-orchestrator',
+              ...bounds,
             });
             try {
               await database.migrate(ORCHESTRATOR_MIGRATIONS);
@@ -38,9 +61,23 @@ export class OrdersDatabaseModule {
             return database;
           },
         },
+        {
+          provide: ORCHESTRATOR_REPLICA_DATABASE,
+          // Lazy pool: a replica that is down at start only costs fallbacks to the primary.
+          useFactory: (): Database<OrchestratorTables> | null =>
+            options.replicaUrl === undefined
+              ? null
+              : createDatabase<OrchestratorTables>({
+                  url: options.replicaUrl,
+                  schema: options.schema,
+                  applicationName: 'order-orchestrator-replica',
+                  poolMax: 4,
+                  ...bounds,
+                }),
+        },
         OrdersDatabaseCloser,
       ],
-      exports: [ORCHESTRATOR_DATABASE],
+      exports: [ORCHESTRATOR_DATABASE, ORCHESTRATOR_REPLICA_DATABASE],
     };
   }
 }

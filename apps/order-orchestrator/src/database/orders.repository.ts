@@ -40,6 +40,18 @@ export class OrdersRepository {
     return this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The user's orders, newest first, at most `limit`. */
+  async history(userId: string, limit: number): Promise<OrderRow[]> {
+    return this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
   async getByIdempotencyKey(key: string): Promise<OrderRow | undefined> {
     return this.db.selectFrom('orders').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
   }

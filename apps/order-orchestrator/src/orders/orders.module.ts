@@ -9,6 +9,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import {
+  CircuitBreakerManager,
   DEFAULT_BREAKER_CONFIGS,
   ResilienceModule,
   ResilientHttpClient,
@@ -26,13 +27,18 @@ import { SessionManagerClient } from '../clients/session-manager.client';
 import { TpgClient } from '../clients/tpg.client';
 import { UserServiceClient } from '../clients/user-service.client';
 import type { OrderOrchestratorConfig } from '../config/order-orchestrator.config';
-import { ORCHESTRATOR_CLOCK, ORCHESTRATOR_DATABASE } from '../config/order-orchestrator.tokens';
+import {
+  ORCHESTRATOR_CLOCK,
+  ORCHESTRATOR_DATABASE,
+  ORCHESTRATOR_REPLICA_DATABASE,
+} from '../config/order-orchestrator.tokens';
 import { OrdersDatabaseModule } from '../database/orders-database.module';
 import { OrdersRepository } from '../database/orders.repository';
 import type { OrchestratorTables } from '../database/orders.tables';
 import { OrderOutboxes } from '../outbox/order-outboxes';
 import { UserDirectory } from '../users/user-directory';
 import { LoadShedder } from './load-shedder';
+import { OrderHistory, REPLICA_BREAKER, REPLICA_BREAKER_DEFAULTS } from './order-history';
 import { OrderMetrics } from './order.metrics';
 import { OrdersController } from './orders.controller';
 import { ORDERS_DEPENDENCIES, OrdersService, type OrdersDependencies } from './orders.service';
@@ -89,6 +95,8 @@ export class OrdersModule {
     const database = OrdersDatabaseModule.register({
       url: config.databaseUrl,
       schema: config.databaseSchema,
+      bounds: config.edge?.database,
+      replicaUrl: config.databaseReplicaUrl,
     });
     // Sockets and connections this module opens, released on shutdown.
     const closers: Array<() => void> = [];
@@ -187,6 +195,31 @@ export class OrdersModule {
               ),
             };
           },
+        },
+        {
+          provide: OrderHistory,
+          inject: [ORCHESTRATOR_DATABASE, ORCHESTRATOR_REPLICA_DATABASE, CircuitBreakerManager],
+          useFactory: (
+            db: Database<OrchestratorTables>,
+            replica: Database<OrchestratorTables> | null,
+            manager: CircuitBreakerManager,
+          ) =>
+            new OrderHistory(
+              new OrdersRepository(db),
+              replica === null
+                ? undefined
+                : {
+                    orders: new OrdersRepository(replica),
+                    breaker: manager.getOrCreate(
+                      manager.configFor(REPLICA_BREAKER, {
+                        ...REPLICA_BREAKER_DEFAULTS,
+                        ...config.breakerOverrides[REPLICA_BREAKER],
+                      }),
+                    ),
+                  },
+              registry,
+              new Logger('OrderHistory'),
+            ),
         },
         OrdersService,
       ],

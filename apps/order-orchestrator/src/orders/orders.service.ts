@@ -123,9 +123,13 @@ export class OrdersService {
     let payment: OrderPayment | undefined;
     if (paymentRequest && entries.payment !== undefined) {
       try {
-        const link = await outboxes.deliverInline('payment', entries.payment, () =>
-          this.deps.payments.createLink(paymentRequest),
-        );
+        // The row learns the link before the entry completes: a request cut off after this point
+        // (database gone) leaves nothing that only the lost answer knew.
+        const link = await outboxes.deliverInline('payment', entries.payment, async () => {
+          const made = await this.deps.payments.createLink(paymentRequest);
+          await orders.setPayment(id, toOrderPayment(made), new Date(this.clock()));
+          return made;
+        });
         payment = toOrderPayment(link);
       } catch {
         degraded.push('payment-processor');
@@ -134,9 +138,17 @@ export class OrdersService {
 
     let dispatch: { dispatch: OrderDispatch; status: OrderStatus } | undefined;
     try {
-      const answer = await outboxes.deliverInline('dispatch', entries.dispatch, () =>
-        this.deps.tpg.dispatch(dispatchRequest),
-      );
+      const answer = await outboxes.deliverInline('dispatch', entries.dispatch, async () => {
+        const taken = await this.deps.tpg.dispatch(dispatchRequest);
+        // As the replayer does: recorded on the row before the entry completes (see payment above).
+        await orders.applyDispatch(
+          id,
+          { status: taken.status, dispatchId: taken.id },
+          orderStatusOfDispatch(taken.status),
+          new Date(this.clock()),
+        );
+        return taken;
+      });
       dispatch = {
         dispatch: { status: answer.status, dispatchId: answer.id },
         status: orderStatusOfDispatch(answer.status),

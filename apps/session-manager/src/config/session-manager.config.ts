@@ -1,5 +1,5 @@
 import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader } from '@app/service-kit';
+import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
 
 /** Fare table, IDR (integers): flag fall + distance + time, never below the minimum. */
 export interface Tariff {
@@ -34,6 +34,8 @@ export interface SessionManagerConfig {
   estimate: EstimateSettings;
   breakerOverrides: BreakerOverrides;
   alertWebhookUrl?: string;
+  /** CORS and the SIGTERM drain (the database bounds are unused: no database here). */
+  edge?: ServiceEdgeConfig;
   /** Tests move time through this; default Date.now. */
   clock?: Clock;
 }
@@ -90,6 +92,7 @@ export function loadSessionManagerConfig(env: Record<string, string | undefined>
     },
     breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
     alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
+    edge: readServiceEdgeConfig(read),
   };
   read.done();
   return config;

@@ -1,4 +1,14 @@
-import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { DISPATCH_EVENT_STATUSES, type DispatchEventStatus } from '../order-status';
 
 /** Body of POST /internal/dispatch-events (sent by TPG). */
@@ -25,5 +35,7 @@ export class DispatchEventDto {
   @IsOptional()
   @IsInt()
   @Min(0)
+  // Stored as bigint: beyond 2^53 it is neither exact here nor storable there.
+  @Max(Number.MAX_SAFE_INTEGER)
   sequence?: number;
 }
