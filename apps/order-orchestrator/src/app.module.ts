@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggingAlerter, ResilienceModule, WebhookAlerter, type Database } from '@app/resilience';
-import { ServiceKitModule } from '@app/service-kit';
+import type { Database } from '@app/resilience';
+import { resilienceForService, ServiceKitModule } from '@app/service-kit';
 import { Registry } from 'prom-client';
 import type { OrderOrchestratorConfig } from './config/order-orchestrator.config';
 import { ORCHESTRATOR_DATABASE } from './config/order-orchestrator.tokens';
@@ -22,13 +22,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ResilienceModule.forRoot({
+        resilienceForService({
+          service: SERVICE_NAME,
           registry,
           clock,
           breakerOverrides: config.breakerOverrides,
-          alerter: config.alertWebhookUrl
-            ? new WebhookAlerter({ url: config.alertWebhookUrl, labels: { service: SERVICE_NAME } })
-            : new LoggingAlerter(),
+          alertWebhookUrl: config.alertWebhookUrl,
         }),
         orders,
         ServiceKitModule.forRootAsync({

@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { LoggingAlerter, ResilienceModule, WebhookAlerter } from '@app/resilience';
-import { ServiceKitModule } from '@app/service-kit';
+import { resilienceForService, ServiceKitModule } from '@app/service-kit';
 import { Registry } from 'prom-client';
 import type { SessionManagerConfig } from './config/session-manager.config';
 import { SESSION_STORE, type SessionStore } from './sessions/session.store';
@@ -18,13 +17,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ResilienceModule.forRoot({
+        resilienceForService({
+          service: SERVICE_NAME,
           registry,
           clock,
           breakerOverrides: config.breakerOverrides,
-          alerter: config.alertWebhookUrl
-            ? new WebhookAlerter({ url: config.alertWebhookUrl, labels: { service: SERVICE_NAME } })
-            : new LoggingAlerter(),
+          alertWebhookUrl: config.alertWebhookUrl,
         }),
         sessions,
         ServiceKitModule.forRootAsync({

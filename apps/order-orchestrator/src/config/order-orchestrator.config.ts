@@ -1,7 +1,13 @@
-import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
+import type { Clock } from '@app/resilience';
+import {
+  EnvReader,
+  readBreakerOverrides,
+  readServiceEdgeConfig,
+  type BreakerOverrides,
+  type ServiceEdgeConfig,
+} from '@app/service-kit';
 
-export type BreakerOverrides = Record<string, Partial<BreakerConfig>>;
+export type { BreakerOverrides };
 
 /** Typed configuration of the order orchestrator, parsed once at start. */
 export interface OrderOrchestratorConfig {
@@ -32,34 +38,6 @@ export interface OrderOrchestratorConfig {
   clock?: Clock;
 }
 
-const NUMERIC_BREAKER_FIELDS = new Set([
-  'maxRequests',
-  'intervalMs',
-  'bucketPeriodMs',
-  'timeoutMs',
-  'failureThreshold',
-  'failureRatioThreshold',
-  'minRequests',
-  'callTimeoutMs',
-  'maxConcurrent',
-]);
-
-/** Problem with a BREAKER_OVERRIDES value, or undefined when it maps names to numeric partial configs. */
-export function checkBreakerOverrides(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object';
-  for (const [name, partial] of Object.entries(value)) {
-    if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
-      return `'${name}' must be an object`;
-    }
-    for (const [field, v] of Object.entries(partial as Record<string, unknown>)) {
-      if (!NUMERIC_BREAKER_FIELDS.has(field)) return `'${name}.${field}' is not a configurable breaker field`;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-        return `'${name}.${field}' must be a number ≥ 0`;
-    }
-  }
-  return undefined;
-}
-
 /** Parses the orchestrator's environment; throws EnvValidationError naming every bad variable. */
 export function loadOrderOrchestratorConfig(
   env: Record<string, string | undefined>,
@@ -78,7 +56,7 @@ export function loadOrderOrchestratorConfig(
     databaseSchema: read.string('DATABASE_SCHEMA', 'orders'),
     databaseReplicaUrl: read.optionalUrl('DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
     outboxPollMs: read.int('OUTBOX_POLL_MS', 1000, { min: 10, max: 600_000 }),
-    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    breakerOverrides: readBreakerOverrides(read),
     alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
     edge: readServiceEdgeConfig(read),
   };

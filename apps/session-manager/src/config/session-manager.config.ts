@@ -1,5 +1,11 @@
-import type { BreakerConfig, Clock } from '@app/resilience';
-import { EnvReader, readServiceEdgeConfig, type ServiceEdgeConfig } from '@app/service-kit';
+import type { Clock } from '@app/resilience';
+import {
+  EnvReader,
+  readBreakerOverrides,
+  readServiceEdgeConfig,
+  type BreakerOverrides,
+  type ServiceEdgeConfig,
+} from '@app/service-kit';
 
 /** Fare table, IDR (integers): flag fall + distance + time, never below the minimum. */
 export interface Tariff {
@@ -16,7 +22,7 @@ export interface EstimateSettings {
   averageSpeedKph: number;
 }
 
-export type BreakerOverrides = Record<string, Partial<BreakerConfig>>;
+export type { BreakerOverrides };
 
 /** Typed configuration of the session manager, parsed once at start. */
 export interface SessionManagerConfig {
@@ -38,34 +44,6 @@ export interface SessionManagerConfig {
   edge?: ServiceEdgeConfig;
   /** Tests move time through this; default Date.now. */
   clock?: Clock;
-}
-
-const NUMERIC_BREAKER_FIELDS = new Set([
-  'maxRequests',
-  'intervalMs',
-  'bucketPeriodMs',
-  'timeoutMs',
-  'failureThreshold',
-  'failureRatioThreshold',
-  'minRequests',
-  'callTimeoutMs',
-  'maxConcurrent',
-]);
-
-/** Problem with a BREAKER_OVERRIDES value, or undefined when it is a map of numeric partial configs. */
-export function checkBreakerOverrides(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object';
-  for (const [name, partial] of Object.entries(value)) {
-    if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
-      return `'${name}' must be an object`;
-    }
-    for (const [field, v] of Object.entries(partial as Record<string, unknown>)) {
-      if (!NUMERIC_BREAKER_FIELDS.has(field)) return `'${name}.${field}' is not a configurable breaker field`;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-        return `'${name}.${field}' must be a number ≥ 0`;
-    }
-  }
-  return undefined;
 }
 
 /** Parses the session manager's environment; throws EnvValidationError naming every bad variable. */
@@ -90,7 +68,7 @@ export function loadSessionManagerConfig(env: Record<string, string | undefined>
       detourFactor: read.int('ESTIMATE_DETOUR_PERCENT', 140, { min: 100, max: 400 }) / 100,
       averageSpeedKph: read.int('ESTIMATE_AVERAGE_SPEED_KPH', 20, { min: 1, max: 200 }),
     },
-    breakerOverrides: read.json<BreakerOverrides>('BREAKER_OVERRIDES', {}, checkBreakerOverrides),
+    breakerOverrides: readBreakerOverrides(read),
     alertWebhookUrl: read.optionalUrl('ALERT_WEBHOOK_URL', ['http:', 'https:']),
     edge: readServiceEdgeConfig(read),
   };

@@ -15,6 +15,7 @@ describe('BREAKER_OVERRIDES', () => {
     ['{"bbd-dispatch":3}', /'bbd-dispatch' must map to an object/],
     ['{"bbd-dispatch":{"name":"x"}}', /name cannot be overridden/],
     ['{"bbd-dispatch":{"timeoutMs":"soon"}}', /timeoutMs must be a finite number/],
+    ['{"bbd-dispatch":{"timeoutMS":2000}}', /timeoutMS is not a breaker setting/],
     ['{"bbd-dispatch":{"failureRatioThreshold":1.5}}', /'bbd-dispatch'.*failureRatioThreshold/],
     ['{"google-maps":{"timeoutMs":-1}}', /'google-maps'.*timeoutMs/],
   ])('refuses %s naming the variable and the field', (raw, problem) => {

@@ -1,6 +1,19 @@
 import { DEFAULT_BREAKER_CONFIGS, resolveBreakerConfig, type BreakerConfig } from '@app/resilience';
 import type { EnvReader } from './env-reader';
 
+/** The numeric BreakerConfig fields an override may set (functions cannot come from JSON). */
+const OVERRIDABLE_FIELDS = new Set([
+  'maxRequests',
+  'intervalMs',
+  'bucketPeriodMs',
+  'timeoutMs',
+  'failureThreshold',
+  'failureRatioThreshold',
+  'minRequests',
+  'callTimeoutMs',
+  'maxConcurrent',
+]);
+
 /** BREAKER_OVERRIDES: breaker name → partial config, merged over the library's defaults at start. */
 export type BreakerOverrides = Record<string, Partial<Omit<BreakerConfig, 'name'>>>;
 
@@ -19,6 +32,9 @@ export function checkBreakerOverrides(value: unknown): string | undefined {
     }
     for (const [field, fieldValue] of Object.entries(override)) {
       if (field === 'name') return `'${name}'.name cannot be overridden`;
+      if (!OVERRIDABLE_FIELDS.has(field)) {
+        return `'${name}'.${field} is not a breaker setting (${[...OVERRIDABLE_FIELDS].join(', ')})`;
+      }
       if (typeof fieldValue !== 'number' || !Number.isFinite(fieldValue)) {
         return `'${name}'.${field} must be a finite number`;
       }
