@@ -11,3 +11,4 @@ export * from './service-kit.module';
 export { SERVICE_KIT_OPTIONS } from './service-kit.options';
 export type { ServiceKitOptions } from './service-kit.options';
 export * from './resilience-for-service';
+export * from './http/lat-lng.dto';

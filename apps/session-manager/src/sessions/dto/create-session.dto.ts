@@ -1,27 +1,6 @@
+import { LatLngDto } from '@app/service-kit';
 import { Type } from 'class-transformer';
-import {
-  IsDefined,
-  IsNotEmpty,
-  IsNumber,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
-
-/** A point given by the client; latitude in [-90, 90], longitude in [-180, 180]. */
-export class LatLngDto {
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-90)
-  @Max(90)
-  lat!: number;
-
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-180)
-  @Max(180)
-  lng!: number;
-}
+import { IsDefined, IsNotEmpty, IsString, MaxLength, ValidateNested } from 'class-validator';
 
 /** Body of POST /sessions. */
 export class CreateSessionDto {
@@ -40,3 +19,5 @@ export class CreateSessionDto {
   @Type(() => LatLngDto)
   dropoff!: LatLngDto;
 }
+
+export { LatLngDto };

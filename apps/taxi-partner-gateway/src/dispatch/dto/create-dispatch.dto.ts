@@ -1,28 +1,17 @@
+import { LatLngDto } from '@app/service-kit';
 import { Type } from 'class-transformer';
 import {
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateNested,
 } from 'class-validator';
 
-export class LatLngDto {
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-90)
-  @Max(90)
-  lat!: number;
-
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-180)
-  @Max(180)
-  lng!: number;
-
+/** A pickup or drop-off point, optionally with the address the passenger gave. */
+export class PlaceDto extends LatLngDto {
   @IsOptional()
   @IsString()
   @MaxLength(500)
@@ -50,13 +39,13 @@ export class CreateDispatchDto {
 
   @IsObject()
   @ValidateNested()
-  @Type(() => LatLngDto)
-  pickup!: LatLngDto;
+  @Type(() => PlaceDto)
+  pickup!: PlaceDto;
 
   @IsObject()
   @ValidateNested()
-  @Type(() => LatLngDto)
-  dropoff!: LatLngDto;
+  @Type(() => PlaceDto)
+  dropoff!: PlaceDto;
 
   @IsOptional()
   @IsObject()
