@@ -272,11 +272,12 @@ describe('payment webhooks and secrets (real secrets, captured logs)', () => {
 });
 
 describe('session manager and order orchestrator: secrets never in logs or answers', () => {
-  it('map API keys and the database password stay out of logs and answers', async () => {
+  it('map API keys, the database password and the alert webhook token stay out of logs and answers', async () => {
     const secrets = {
       google: `gk-${randomBytes(12).toString('hex')}`,
       here: `hk-${randomBytes(12).toString('hex')}`,
       dbPassword: `pw${randomBytes(12).toString('hex')}`,
+      alertToken: `at-${randomBytes(12).toString('hex')}`,
     };
     const logger = new CapturingLogger();
     const answers: string[] = [];
@@ -300,9 +301,8 @@ describe('session manager and order orchestrator: secrets never in logs or answe
       sessionManagerUrl: sm.url,
       tpgUrl: neighbours.url,
       paymentProcessorUrl: neighbours.url,
-      // Unreachable on purpose: the alerter's failure is logged. (libs/resilience's WebhookAlerter
-      // logs the full URL, so a token in the URL path would leak: reported, not asserted here.)
-      env: { ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hooks' },
+      // Unreachable on purpose: the alerter's failure is logged, and the token in its path must not be.
+      env: { ALERT_WEBHOOK_URL: `http://127.0.0.1:9/hooks/${secrets.alertToken}` },
       logger,
     });
     const send = async (method: string, url: string, body?: unknown) => {

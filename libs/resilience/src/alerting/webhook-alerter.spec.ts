@@ -7,6 +7,7 @@ interface Received {
   method: string;
   url: string;
   body: unknown;
+  authorization?: string;
 }
 
 function startServer(status: number): Promise<{ server: Server; url: string; received: Received[] }> {
@@ -15,7 +16,12 @@ function startServer(status: number): Promise<{ server: Server; url: string; rec
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', url: req.url ?? '', body: JSON.parse(raw) as unknown });
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        body: JSON.parse(raw) as unknown,
+        authorization: req.headers.authorization,
+      });
       res.statusCode = status;
       res.end();
     });
@@ -76,6 +82,30 @@ describe('WebhookAlerter', () => {
     ).resolves.toBeUndefined();
     expect(down.warn).toHaveBeenCalledWith(expect.stringContaining('not delivered'));
   });
+});
+
+it('never logs the path or credentials of the webhook URL, which may carry a token', async () => {
+  const { server, url, received } = await startServer(500);
+  const log = logger();
+  try {
+    const secretUrl = url.replace('http://', 'http://user:s3cret@') + '/hooks/tok-123456';
+    await new WebhookAlerter({ url: secretUrl, logger: log }).sendAlert('x', 'm', 'warning');
+    await new WebhookAlerter({ url: 'http://127.0.0.1:1/hooks/tok-123456', logger: log }).sendAlert(
+      'x',
+      'm',
+      'info',
+    );
+    const logged = JSON.stringify(log.warn.mock.calls);
+    expect(log.warn).toHaveBeenCalledTimes(2);
+    expect(logged).not.toContain('tok-123456');
+    expect(logged).not.toContain('s3cret');
+    expect(logged).toContain('127.0.0.1');
+    // Credentials in the URL travel as a Basic header, the path as given.
+    expect(received[0]!.url).toBe('/hooks/tok-123456/api/v2/alerts');
+    expect(received[0]!.authorization).toBe(`Basic ${Buffer.from('user:s3cret').toString('base64')}`);
+  } finally {
+    server.close();
+  }
 });
 
 describe('LoggingAlerter', () => {

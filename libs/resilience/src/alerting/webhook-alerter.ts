@@ -31,17 +31,30 @@ export interface AlertmanagerAlert {
 export class WebhookAlerter implements Alerter {
   private readonly endpoint: string;
   private readonly logger: AlertLogger;
+  /** What logs show of the endpoint: its origin only, since a path or credentials may carry a token. */
+  private readonly shownEndpoint: string;
+  /** Basic credentials given in the URL, sent as a header (fetch refuses URLs with credentials). */
+  private readonly authorization: string | undefined;
+  /** Strings never to log: the URL as given and the endpoint, path included. */
+  private readonly secrets: string[];
   private readonly clock: () => number;
   private readonly doFetch: typeof fetch;
 
   constructor(private readonly options: WebhookAlerterOptions) {
     if (typeof options.url !== 'string' || options.url === '')
       throw new TypeError('WebhookAlerter: url is required');
-    const base = options.url.replace(/\/+$/, '');
-    this.endpoint = base.endsWith('/api/v2/alerts') ? base : `${base}/api/v2/alerts`;
+    const { url, authorization } = splitCredentials(options.url.replace(/\/+$/, ''));
+    this.endpoint = url.endsWith('/api/v2/alerts') ? url : `${url}/api/v2/alerts`;
+    this.authorization = authorization;
+    this.shownEndpoint = originOf(this.endpoint);
+    this.secrets = [options.url, this.endpoint].filter((s) => s !== this.shownEndpoint);
     this.logger = options.logger ?? new Logger('WebhookAlerter');
     this.clock = options.clock ?? Date.now;
     this.doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  private redact(text: string): string {
+    return this.secrets.reduce((out, secret) => out.split(secret).join(this.shownEndpoint), text);
   }
 
   /** The Alertmanager payload for one alert. */
@@ -61,16 +74,44 @@ export class WebhookAlerter implements Alerter {
     try {
       const res = await this.doFetch(this.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(this.authorization ? { authorization: this.authorization } : {}),
+        },
         body: JSON.stringify(this.buildAlerts(name, message, severity)),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
       });
-      if (!res.ok) this.logger.warn(`alert for ${name} rejected by ${this.endpoint}: HTTP ${res.status}`);
+      if (!res.ok)
+        this.logger.warn(`alert for ${name} rejected by ${this.shownEndpoint}: HTTP ${res.status}`);
       await res.arrayBuffer().catch(() => undefined);
     } catch (err: unknown) {
       this.logger.warn(
-        `alert for ${name} not delivered to ${this.endpoint}: ${(err as Error)?.message ?? String(err)}`,
+        `alert for ${name} not delivered to ${this.shownEndpoint}: ${this.redact((err as Error)?.message ?? String(err))}`,
       );
     }
+  }
+}
+
+function splitCredentials(raw: string): { url: string; authorization?: string } {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.username === '' && parsed.password === '') return { url: raw };
+    const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+    parsed.username = '';
+    parsed.password = '';
+    return {
+      url: parsed.toString().replace(/\/+$/, ''),
+      authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+    };
+  } catch {
+    return { url: raw };
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(unparsable alert webhook URL)';
   }
 }
