@@ -94,6 +94,45 @@ export function startTpgStack(
   );
 }
 
+/**
+ * Services to profile and where: BENCH_CPU_PROF_DIR=<dir> writes a --cpu-prof profile of every
+ * service named in BENCH_CPU_PROF_SERVICES (comma separated, default all four) into <dir>.
+ */
+function cpuProfDirFor(name: string): string | undefined {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return undefined;
+  const only = process.env.BENCH_CPU_PROF_SERVICES;
+  if (
+    only &&
+    !only
+      .split(',')
+      .map((s) => s.trim())
+      .includes(name)
+  )
+    return undefined;
+  return dir;
+}
+
+/**
+ * NODE_OPTIONS for chosen services: BENCH_NODE_OPTIONS (e.g. `--heapsnapshot-signal=SIGUSR2
+ * --diagnostic-dir=/tmp/heap`) goes to every service named in BENCH_NODE_OPTIONS_SERVICES
+ * (comma separated, default all four).
+ */
+function nodeOptionsFor(name: string): Record<string, string> {
+  const options = process.env.BENCH_NODE_OPTIONS;
+  if (!options) return {};
+  const only = process.env.BENCH_NODE_OPTIONS_SERVICES;
+  if (
+    only &&
+    !only
+      .split(',')
+      .map((s) => s.trim())
+      .includes(name)
+  )
+    return {};
+  return { NODE_OPTIONS: options };
+}
+
 /** Simulators and the four services, each service on its own fresh schema. */
 export function startFullStack(
   base: number,
@@ -114,8 +153,14 @@ export function startFullStack(
       name: `${label}-${name}`,
       entry: proc.entry,
       readyUrl: proc.readyUrl,
-      env: { ...env, ...(schema ? { DATABASE_SCHEMA: schema } : {}), ...(perService[name] ?? {}) },
+      env: {
+        ...env,
+        ...(schema ? { DATABASE_SCHEMA: schema } : {}),
+        ...nodeOptionsFor(name),
+        ...(perService[name] ?? {}),
+      },
       readyTimeoutMs: 40_000,
+      cpuProfDir: cpuProfDirFor(name),
     });
   };
   return startInOrder(env, Object.values(schemas), [

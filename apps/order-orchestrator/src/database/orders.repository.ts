@@ -1,5 +1,5 @@
 import type { Database } from '@app/resilience';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
   NewOrderRow,
   OrchestratorTables,
@@ -8,7 +8,7 @@ import type {
   OrderRow,
   OrderStatus,
 } from './orders.tables';
-import { STATUS_RANK, mayAdvance } from '../orders/order-status';
+import { STATUS_RANK } from '../orders/order-status';
 
 export type OrdersTx = Transaction<OrchestratorTables>;
 
@@ -117,28 +117,18 @@ export class OrdersRepository {
    * back: a dispatch event may already have moved it further).
    */
   async applyDispatch(id: string, dispatch: OrderDispatch, status: OrderStatus, now: Date): Promise<void> {
-    await this.transaction(async (trx) => {
-      const row = await trx
-        .selectFrom('orders')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!row) return;
-      const current = row.dispatch as OrderDispatch;
-      const advance = STATUS_RANK[status] > row.status_rank;
-      const next: OrderDispatch =
-        current.status === 'pending' || current.dispatchId === undefined || advance ? dispatch : current;
-      await trx
-        .updateTable('orders')
-        .set({
-          dispatch: JSON.stringify(next),
-          ...(advance ? { status, status_rank: STATUS_RANK[status] } : {}),
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
-    });
+    const rank = STATUS_RANK[status];
+    // One UPDATE (the row lock and the checks in one round trip): SET sees the row as it was.
+    await this.db
+      .updateTable('orders')
+      .set({
+        dispatch: sql<string>`case when dispatch->>'status' = 'pending' or not (dispatch ? 'dispatchId') or status_rank < ${rank} then ${JSON.stringify(dispatch)}::jsonb else dispatch end`,
+        status: sql<OrderStatus>`case when status_rank < ${rank} then ${status}::text else status end`,
+        status_rank: sql<number>`greatest(status_rank, ${rank}::integer)`,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
   }
 
   /**
@@ -150,39 +140,45 @@ export class OrdersRepository {
     event: { status: OrderStatus; dispatchId: string; sequence?: number; vehicle?: unknown },
     now: Date,
   ): Promise<boolean | undefined> {
-    return this.transaction(async (trx) => {
-      const row = await trx
-        .selectFrom('orders')
-        .selectAll()
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const lastSequence = row.last_event_sequence === null ? null : Number(row.last_event_sequence);
-      if (!mayAdvance({ status: row.status, lastSequence }, event)) return false;
-      const dispatch = row.dispatch as OrderDispatch;
-      const dispatchState: OrderDispatch['status'] =
-        event.status === 'awaiting_manual_dispatch'
-          ? 'queued'
-          : event.status === 'cancelled'
-            ? dispatch.status
-            : 'dispatched';
-      await trx
-        .updateTable('orders')
-        .set({
-          status: event.status,
-          status_rank: STATUS_RANK[event.status],
-          dispatch: JSON.stringify({
-            status: dispatchState,
-            dispatchId: event.dispatchId,
-          } satisfies OrderDispatch),
-          ...(event.vehicle === undefined ? {} : { vehicle: JSON.stringify(event.vehicle) }),
-          ...(event.sequence === undefined ? {} : { last_event_sequence: event.sequence }),
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
-      return true;
-    });
+    const dispatchState: OrderDispatch['status'] | undefined =
+      event.status === 'awaiting_manual_dispatch'
+        ? 'queued'
+        : event.status === 'cancelled'
+          ? undefined
+          : 'dispatched';
+    // mayAdvance() as one guarded UPDATE, and whether the order exists, in one statement (one round
+    // trip); a cancel keeps the dispatch's own state.
+    const row = await this.db
+      .with('moved', (db) =>
+        db
+          .updateTable('orders')
+          .set({
+            status: event.status,
+            status_rank: STATUS_RANK[event.status],
+            dispatch: sql<string>`jsonb_build_object('status', ${
+              dispatchState === undefined ? sql`dispatch->>'status'` : sql`${dispatchState}::text`
+            }, 'dispatchId', ${event.dispatchId}::text)`,
+            ...(event.vehicle === undefined ? {} : { vehicle: JSON.stringify(event.vehicle) }),
+            ...(event.sequence === undefined ? {} : { last_event_sequence: event.sequence }),
+            updated_at: now,
+          })
+          .where('id', '=', id)
+          .where('status', 'not in', ['completed', 'cancelled'])
+          .where('status_rank', '<', STATUS_RANK[event.status])
+          .$if(event.sequence !== undefined, (qb) =>
+            qb.where((eb) =>
+              eb.or([
+                eb('last_event_sequence', 'is', null),
+                eb('last_event_sequence', '<', String(event.sequence ?? 0)),
+              ]),
+            ),
+          )
+          .returning('id'),
+      )
+      .selectFrom('orders')
+      .select((eb) => eb.exists(eb.selectFrom('moved').select('moved.id')).as('applied'))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Boolean(row.applied);
   }
 }

@@ -457,43 +457,82 @@ export class DeferredQueue<P> {
     options: MoveOptions,
   ): Promise<DeferredQueueEntry<P>> {
     if (!ID.test(id)) throw new QueueEntryNotFoundError(this.name, id);
-    return this.inTransaction(undefined, async (db) => {
-      const row = await db
-        .selectFrom(ENTRIES)
-        .selectAll()
-        .where('queue', '=', this.name)
-        .where('id', '=', id)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!row) throw new QueueEntryNotFoundError(this.name, id);
-      const currentHolder = row.claimed_by ?? row.lease_owner;
-      if (!from.includes(row.status)) {
-        throw new QueueEntryConflictError(this.name, id, row.status, currentHolder, attempted);
-      }
-      if (holder !== undefined && row.status === 'claimed' && row.claimed_by !== holder) {
-        throw new QueueEntryConflictError(this.name, id, row.status, currentHolder, attempted);
-      }
-      const now = this.now();
-      const updated = await db
-        .updateTable(ENTRIES)
-        .set({ ...set(now), updated_at: now })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.recordEvents(db, [
-        {
-          entryId: id,
-          fromStatus: row.status,
-          toStatus: updated.status,
-          actor,
-          at: now,
-          detail:
-            options.detail ??
-            (options.force && row.claimed_by !== actor ? { forcedOver: row.claimed_by } : null),
-        },
-      ]);
-      return this.toEntry(updated);
-    });
+    const now = this.now();
+    const detail =
+      options.detail !== undefined && options.detail !== null
+        ? jsonb(options.detail)
+        : options.force
+          ? sql<unknown>`case when prev.claimed_by is distinct from ${actor}::text then jsonb_build_object('forcedOver', prev.claimed_by) end`
+          : sql<unknown>`null::jsonb`;
+    // One statement, so one round trip: `prev` locks the row and reads the state the checks and the
+    // event row see; `moved` changes it only when allowed; an empty `moved` tells why from `prev`.
+    const result = await this.db
+      .with('prev', (db) =>
+        db
+          .selectFrom(ENTRIES)
+          .select(['id', 'status', 'claimed_by', 'lease_owner'])
+          .where('queue', '=', this.name)
+          .where('id', '=', id)
+          .forUpdate(),
+      )
+      .with('moved', (db) =>
+        db
+          .updateTable(ENTRIES)
+          .set({ ...set(now), updated_at: now })
+          .where('id', '=', id)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('prev')
+                .select('prev.id')
+                .where('prev.status', 'in', from)
+                .$if(holder !== undefined, (qb) =>
+                  qb.where((eb) =>
+                    eb.or([eb('prev.status', '!=', 'claimed'), eb('prev.claimed_by', '=', holder ?? '')]),
+                  ),
+                ),
+            ),
+          )
+          .returningAll(),
+      )
+      .with('event', (db) =>
+        db
+          .insertInto(EVENTS)
+          .columns(['entry_id', 'queue', 'from_status', 'to_status', 'actor', 'at', 'detail'])
+          .expression((eb) =>
+            eb
+              .selectFrom(['moved', 'prev'])
+              .select([
+                'moved.id',
+                'moved.queue',
+                'prev.status as from_status',
+                'moved.status as to_status',
+                sql<string>`${actor}::text`.as('actor'),
+                sql<Date>`${now}::timestamptz`.as('at'),
+                detail.as('detail'),
+              ]),
+          ),
+      )
+      .selectFrom('prev')
+      .leftJoin('moved', (join) => join.onTrue())
+      .selectAll('moved')
+      .select([
+        'prev.status as prev_status',
+        'prev.claimed_by as prev_claimed_by',
+        'prev.lease_owner as prev_lease_owner',
+      ])
+      .executeTakeFirst();
+    if (!result) throw new QueueEntryNotFoundError(this.name, id);
+    const { prev_status, prev_claimed_by, prev_lease_owner, ...moved } = result;
+    if (moved.id === null) {
+      throw new QueueEntryConflictError(
+        this.name,
+        id,
+        prev_status,
+        prev_claimed_by ?? prev_lease_owner,
+        attempted,
+      );
+    }
+    return this.toEntry(moved as SelectedEntry);
   }
 
   private async endLease(
