@@ -1,4 +1,4 @@
-import { testDatabaseUrl } from '../support/postgres';
+import { describeOnRealPostgres, testDatabaseUrl } from '../support/postgres';
 import { countByStatus, startLoad, waitUntil, type LoadOutcome } from './support/load';
 import { startOrchestratorUnderTest } from './support/orchestrator';
 import { startPaymentUnderTest, startTpgUnderTest, type ServiceUnderTest } from './support/services';
@@ -139,7 +139,9 @@ async function outageScenario(start: (databaseUrl: string) => Promise<ServiceUnd
   }
 }
 
-describe('Postgres unreachable, then stalled, under write load', () => {
+describeOnRealPostgres(
+  'a stalled connection blocks the one PGlite session for every suite; run with DATABASE_URL',
+)('Postgres unreachable, then stalled, under write load', () => {
   afterAll(() => {
     // One line per service: the figures RELIABILITY.md quotes.
     for (const report of reports) console.log(`[postgres-outage] ${JSON.stringify(report)}`);

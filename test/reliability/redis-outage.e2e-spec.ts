@@ -201,10 +201,22 @@ it('Redis killed and restarted under load: orders keep succeeding, sessions 503 
   client.on('error', () => undefined);
   try {
     await client.connect();
+    // Each poll places one more order (fresh TTL 200 ms, so the user is loaded and stored again):
+    // the load may have ended before the orchestrator's client finished reconnecting.
+    let extra = 0;
     await waitUntil(
       'orchestrator user cache in Redis again',
-      async () => (await client.keys('order-orchestrator:*')).length > 0,
-      5000,
+      async () => {
+        const user = USERS[extra % USERS.length];
+        await sendJson(`${run}-x${extra}`, 'POST', `${orchestrator.url}/orders`, {
+          sessionId: sessionOf.get(user),
+          userId: user,
+          paymentMethod: 'cash',
+        });
+        extra += 1;
+        return (await client.keys('order-orchestrator:*')).length > 0;
+      },
+      10_000,
     );
     expect((await client.keys('session-manager:session:*')).length).toBeGreaterThan(0);
   } finally {

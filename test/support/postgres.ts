@@ -16,6 +16,18 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/**
+ * `describe` on a real Postgres server; on the embedded PGlite engine (no DATABASE_URL) a skipped
+ * describe that says why. For suites that need several independent backend sessions: PGlite runs
+ * every connection in one session, so a stalled connection or a long transaction there holds up
+ * every other suite of the run.
+ */
+export function describeOnRealPostgres(reason: string): jest.Describe {
+  if (process.env.DATABASE_URL) return describe;
+  console.warn(`skipped without DATABASE_URL (embedded PGlite): ${reason}`);
+  return describe.skip;
+}
+
 /** A fresh, valid schema name: `<prefix>_<random>`, lower-case. */
 export function createTestSchemaName(prefix = 'test'): string {
   const clean = prefix

@@ -7,7 +7,12 @@ import {
   type Simulators,
   EPHEMERAL_PORTS,
 } from '../../downstream-simulators/src/simulators';
-import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
+import {
+  createTestSchemaName,
+  describeOnRealPostgres,
+  dropSchema,
+  testDatabaseUrl,
+} from '../../../test/support/postgres';
 import type { GatewayName } from '../src/config/payment-processor.config';
 import { GatewayInspector } from './support/gateway-inspector';
 import {
@@ -51,7 +56,9 @@ interface Outcome {
   url?: string;
 }
 
-describe('Payment Processor failover property (random fault schedules, 200 links a run)', () => {
+describeOnRealPostgres(
+  'its call deadlines are calibrated for concurrent Postgres sessions, not one serialised PGlite session',
+)('Payment Processor failover property (random fault schedules, 200 links a run)', () => {
   const databaseUrl = testDatabaseUrl();
   let sims: Simulators;
   let inspect: GatewayInspector;
