@@ -1,27 +1,12 @@
 /**
  * The ceiling for `POST /orders` on this machine: a NestJS app (same platform-express stack,
- * global ValidationPipe as the orchestrator's) answering the route with a constant 201 body.
+ * global ValidationPipe and the orchestrator's own DTO) answering the route with a constant 201 body.
  * Port: BENCH_BASELINE_PORT. Readiness: GET /health/live.
  */
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Post, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
-
-class CreateOrderBody {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(128)
-  sessionId!: string;
-
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(128)
-  userId!: string;
-
-  @IsIn(['online', 'cash'])
-  paymentMethod!: 'online' | 'cash';
-}
+import { CreateOrderDto } from '../../apps/order-orchestrator/src/orders/dto/create-order.dto';
 
 const ANSWER = {
   id: 'ord_constant',
@@ -39,7 +24,7 @@ const ANSWER = {
 class ConstantOrdersController {
   @Post('orders')
   @HttpCode(201)
-  create(@Body() _body: CreateOrderBody): typeof ANSWER {
+  create(@Body() _body: CreateOrderDto): typeof ANSWER {
     return ANSWER;
   }
 

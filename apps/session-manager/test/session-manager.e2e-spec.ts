@@ -2,7 +2,11 @@ import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureServiceApp } from '@app/service-kit';
 import request from 'supertest';
-import { startSimulators, type Simulators } from '../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../downstream-simulators/src/simulators';
 import { startRedisServer, type RedisServerHandle } from '../../../test/support/redis';
 import { AppModule } from '../src/app.module';
 import { loadSessionManagerConfig } from '../src/config/session-manager.config';
@@ -75,16 +79,7 @@ describe('session manager (e2e, Redis)', () => {
 
   beforeAll(async () => {
     sims = await startSimulators({
-      ports: {
-        control: 0,
-        'user-service': 0,
-        bbd: 0,
-        midtrans: 0,
-        xendit: 0,
-        nicepay: 0,
-        'google-maps': 0,
-        here: 0,
-      },
+      ports: EPHEMERAL_PORTS,
     });
     redis = await startRedisServer();
     h = await startApp(sims, { REDIS_URL: redis.url });
@@ -230,16 +225,7 @@ describe('session manager (e2e, embedded store)', () => {
 
   beforeAll(async () => {
     sims = await startSimulators({
-      ports: {
-        control: 0,
-        'user-service': 0,
-        bbd: 0,
-        midtrans: 0,
-        xendit: 0,
-        nicepay: 0,
-        'google-maps': 0,
-        here: 0,
-      },
+      ports: EPHEMERAL_PORTS,
     });
     h = await startApp(sims, {});
   });

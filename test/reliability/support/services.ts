@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { ServiceEdgeConfig } from '@app/service-kit';
 import {
+  EPHEMERAL_PORTS,
   startSimulators,
   type Simulators,
   type SimulatorSecrets,
@@ -16,16 +17,7 @@ export function startEphemeralSimulators(
   secrets?: Partial<SimulatorSecrets>,
 ): Promise<Simulators> {
   return startSimulators({
-    ports: {
-      control: 0,
-      'user-service': 0,
-      bbd: 0,
-      midtrans: 0,
-      xendit: 0,
-      nicepay: 0,
-      'google-maps': 0,
-      here: 0,
-    },
+    ports: EPHEMERAL_PORTS,
     ...(paymentWebhookBaseUrl ? { paymentWebhookBaseUrl } : {}),
     ...(secrets ? { secrets } : {}),
   });

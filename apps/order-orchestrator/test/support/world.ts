@@ -1,7 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { configureServiceApp } from '@app/service-kit';
-import { startSimulators, type Simulators } from '../../../downstream-simulators/src/simulators';
+import {
+  startSimulators,
+  type Simulators,
+  EPHEMERAL_PORTS,
+} from '../../../downstream-simulators/src/simulators';
 import { AppModule as PaymentProcessorModule } from '../../../payment-processor/src/app.module';
 import { loadPaymentProcessorConfig } from '../../../payment-processor/src/config/payment-processor.config';
 import { AppModule as SessionManagerModule } from '../../../session-manager/src/app.module';
@@ -76,16 +80,7 @@ async function buildWorld(
 ): Promise<World> {
   const databaseUrl = testDatabaseUrl();
   const sims = await startSimulators({
-    ports: {
-      control: 0,
-      'user-service': 0,
-      bbd: 0,
-      midtrans: 0,
-      xendit: 0,
-      nicepay: 0,
-      'google-maps': 0,
-      here: 0,
-    },
+    ports: EPHEMERAL_PORTS,
   });
   cleanups.push(() => sims.stop());
   const redis = await startRedisServer();
