@@ -19,7 +19,7 @@ const RATE = Number(process.env.BENCH_CASCADE_RATE ?? 100);
 const HEALTHY_S = QUICK ? 3 : 20;
 const HANG_S = QUICK ? 8 : 45;
 const HEALED_S = QUICK ? 2 : 35;
-const WARMUP_S = QUICK ? 1 : 3;
+const WARMUP_S = QUICK ? 1 : 10;
 // Quick mode shortens the open timeout so the smoke run also sees half-open; the full run keeps the defaults.
 const OVERRIDES = QUICK ? '{"bbd-dispatch":{"timeoutMs":4000}}' : '{}';
 
