@@ -241,12 +241,7 @@ export class PaymentLinksRepository {
         .where('id', '=', linkId)
         .where('status', '=', 'creating')
         .execute();
-      await trx
-        .updateTable('idempotency_keys')
-        .set({ state: 'completed', response_status: 201, response_body: jsonb(body), updated_at: now })
-        .where('key', '=', key)
-        .where('link_id', '=', linkId)
-        .execute();
+      await storeAnswer(trx, key, linkId, { state: 'completed', status: 201, body }, now);
     });
   }
 
@@ -267,12 +262,7 @@ export class PaymentLinksRepository {
         .where('id', '=', linkId)
         .where('status', '=', 'creating')
         .execute();
-      await trx
-        .updateTable('idempotency_keys')
-        .set({ state: 'failed', response_status: 503, response_body: jsonb(body), updated_at: now })
-        .where('key', '=', key)
-        .where('link_id', '=', linkId)
-        .execute();
+      await storeAnswer(trx, key, linkId, { state: 'failed', status: 503, body }, now);
     });
   }
 
@@ -498,4 +488,25 @@ export class PaymentLinksRepository {
 
 function jsonb(value: unknown) {
   return sql<unknown>`${JSON.stringify(value)}::jsonb`;
+}
+
+/** Stores the answer a request got under its idempotency key, so a repeat gets the same one. */
+async function storeAnswer(
+  trx: PaymentTransaction,
+  key: string,
+  linkId: string,
+  answer: { state: 'completed' | 'failed'; status: number; body: unknown },
+  now: Date,
+): Promise<void> {
+  await trx
+    .updateTable('idempotency_keys')
+    .set({
+      state: answer.state,
+      response_status: answer.status,
+      response_body: jsonb(answer.body),
+      updated_at: now,
+    })
+    .where('key', '=', key)
+    .where('link_id', '=', linkId)
+    .execute();
 }
