@@ -33,6 +33,25 @@ export type KeyClaim =
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
 
+/**
+ * The request no longer holds its Idempotency-Key: its lease ran out and another request took the
+ * key over, abandoning this request's link. Nothing more may be written or created for the link;
+ * whatever it started at a gateway is already queued for expiry by the request that took over.
+ */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(
+    readonly key: string,
+    readonly linkId: string,
+  ) {
+    super(`Idempotency-Key ${key} was taken over; link ${linkId} is abandoned`);
+  }
+}
+
+export function isLeaseLostError(err: unknown): err is LeaseLostError {
+  return err instanceof LeaseLostError;
+}
+
 export interface AttemptUpdate {
   outcome: AttemptOutcome;
   error?: string | null;
@@ -117,25 +136,45 @@ export class PaymentLinksRepository {
     });
   }
 
-  /** Written before the gateway is called. */
-  async startAttempt(linkId: string, seq: number, gateway: GatewayName, nowMs: number): Promise<void> {
+  /**
+   * Written before the gateway is called, and only while the request still holds its key: the
+   * lease is renewed in the same transaction (the key row is the fence a takeover also locks), so
+   * a takeover either sees the renewed lease and waits, or has abandoned the link and nothing new
+   * is started for it. Throws LeaseLostError when the key was taken over.
+   */
+  async startAttempt(
+    lease: { key: string; linkId: string; leaseMs: number },
+    seq: number,
+    gateway: GatewayName,
+    nowMs: number,
+  ): Promise<void> {
     const now = new Date(nowMs);
-    await this.db
-      .insertInto('payment_attempts')
-      .values({
-        link_id: linkId,
-        seq,
-        gateway,
-        outcome: 'started',
-        error: null,
-        gateway_ref: null,
-        url: null,
-        gateway_status: null,
-        started_at: now,
-        finished_at: null,
-        updated_at: now,
-      })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      const renewed = await trx
+        .updateTable('idempotency_keys')
+        .set({ lease_expires_at: new Date(nowMs + lease.leaseMs), updated_at: now })
+        .where('key', '=', lease.key)
+        .where('link_id', '=', lease.linkId)
+        .where('state', '=', 'in_progress')
+        .executeTakeFirst();
+      if (renewed.numUpdatedRows === 0n) throw new LeaseLostError(lease.key, lease.linkId);
+      await trx
+        .insertInto('payment_attempts')
+        .values({
+          link_id: lease.linkId,
+          seq,
+          gateway,
+          outcome: 'started',
+          error: null,
+          gateway_ref: null,
+          url: null,
+          gateway_status: null,
+          started_at: now,
+          finished_at: null,
+          updated_at: now,
+        })
+        .execute();
+    });
   }
 
   /** Written after the gateway answered (or did not). */
@@ -216,6 +255,8 @@ export class PaymentLinksRepository {
   ): Promise<void> {
     const now = new Date(nowMs);
     await this.db.transaction().execute(async (trx) => {
+      // The key row first (the lock order of a takeover): no answer for a link taken over.
+      await storeAnswer(trx, key, linkId, { state: 'completed', status: 201, body }, now);
       await this.recordUnstarted(trx, linkId, attempts, now);
       await trx
         .updateTable('payment_attempts')
@@ -241,7 +282,6 @@ export class PaymentLinksRepository {
         .where('id', '=', linkId)
         .where('status', '=', 'creating')
         .execute();
-      await storeAnswer(trx, key, linkId, { state: 'completed', status: 201, body }, now);
     });
   }
 
@@ -255,6 +295,7 @@ export class PaymentLinksRepository {
   ): Promise<void> {
     const now = new Date(nowMs);
     await this.db.transaction().execute(async (trx) => {
+      await storeAnswer(trx, key, linkId, { state: 'failed', status: 503, body }, now);
       await this.recordUnstarted(trx, linkId, attempts, now);
       await trx
         .updateTable('payment_links')
@@ -262,7 +303,6 @@ export class PaymentLinksRepository {
         .where('id', '=', linkId)
         .where('status', '=', 'creating')
         .execute();
-      await storeAnswer(trx, key, linkId, { state: 'failed', status: 503, body }, now);
     });
   }
 
@@ -490,7 +530,10 @@ function jsonb(value: unknown) {
   return sql<unknown>`${JSON.stringify(value)}::jsonb`;
 }
 
-/** Stores the answer a request got under its idempotency key, so a repeat gets the same one. */
+/**
+ * Stores the answer a request got under its idempotency key, so a repeat gets the same one; only
+ * while the request still holds the key (else LeaseLostError, and the transaction rolls back).
+ */
 async function storeAnswer(
   trx: PaymentTransaction,
   key: string,
@@ -498,7 +541,7 @@ async function storeAnswer(
   answer: { state: 'completed' | 'failed'; status: number; body: unknown },
   now: Date,
 ): Promise<void> {
-  await trx
+  const stored = await trx
     .updateTable('idempotency_keys')
     .set({
       state: answer.state,
@@ -508,5 +551,7 @@ async function storeAnswer(
     })
     .where('key', '=', key)
     .where('link_id', '=', linkId)
-    .execute();
+    .where('state', '=', 'in_progress')
+    .executeTakeFirst();
+  if (stored.numUpdatedRows === 0n) throw new LeaseLostError(key, linkId);
 }

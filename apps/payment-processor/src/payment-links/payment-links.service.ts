@@ -38,7 +38,23 @@ import {
 } from '../payment.tokens';
 import type { CreatePaymentLinkDto } from './dto/create-payment-link.dto';
 import type { AttemptView, PaymentLinkCreated, PaymentLinkView } from './payment-link.types';
-import { PaymentLinksRepository } from './payment-links.repository';
+import { isLeaseLostError, PaymentLinksRepository } from './payment-links.repository';
+
+/**
+ * 409 for a key another request holds. `Retry-After: 1`: a live request answers within seconds
+ * (a crashed one's key is taken over when its lease runs out), and a client that polls faster only
+ * competes with that request for the database.
+ */
+function keyInProgress(): ConflictException {
+  return Object.assign(
+    new ConflictException({
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'a request with this Idempotency-Key is in progress; retry shortly for its answer',
+    }),
+    { retryAfterMs: 1000 },
+  );
+}
 
 /** Message of the 503 when no gateway took the link (fixed by the contract). */
 export const ALL_GATEWAYS_FAILED = 'all payment gateways failed';
@@ -104,15 +120,18 @@ export class PaymentLinksService implements OnModuleInit {
           message: 'Idempotency-Key was already used with a different request body',
         });
       case 'in_progress':
-        throw new ConflictException({
-          statusCode: 409,
-          error: 'Conflict',
-          message: 'a request with this Idempotency-Key is in progress; retry shortly for its answer',
-        });
+        throw keyInProgress();
       case 'stored':
         return claim.body as PaymentLinkCreated;
       case 'claimed':
-        return this.runFailover(idempotencyKey, request);
+        try {
+          return await this.runFailover(idempotencyKey, request);
+        } catch (err: unknown) {
+          if (!isLeaseLostError(err)) throw err;
+          // Outlived its lease and was taken over: the request that holds the key now answers.
+          this.logger.warn(`link ${request.reference} (order ${request.orderId}): ${err.message}`);
+          throw keyInProgress();
+        }
       default: {
         const unreachable: never = claim;
         throw new Error(`unexpected claim ${JSON.stringify(unreachable)}`);
@@ -132,7 +151,7 @@ export class PaymentLinksService implements OnModuleInit {
       const client = byName.get(gateway) as PaymentGatewayClient;
       return {
         name: gateway,
-        breaker: this.recordingBreaker(client, request.reference, index, abort),
+        breaker: this.recordingBreaker(client, { key, linkId: request.reference }, index, abort),
         call: (signal) => client.create(request, signal),
         classify: classifyCreateFailure,
         resolveUnknown: (err) => this.resolveUnknown(client, request, err, abort),
@@ -186,13 +205,15 @@ export class PaymentLinksService implements OnModuleInit {
    */
   private recordingBreaker(
     client: PaymentGatewayClient,
-    linkId: string,
+    held: { key: string; linkId: string },
     seq: number,
     abort: AbortController,
   ): Breaker {
     const inner = client.breaker;
     const repository = this.repository;
     const clock = this.settings.clock;
+    const linkId = held.linkId;
+    const lease = { ...held, leaseMs: this.settings.idempotencyLeaseMs };
     const stopOn = (err: unknown): never => {
       // Without the attempt rows a later link could not be proven unique: stop the failover.
       abort.abort(err);
@@ -210,7 +231,7 @@ export class PaymentLinksService implements OnModuleInit {
       },
       retryAfterMs: () => inner.retryAfterMs(),
       async execute<T>(fn: GuardedCall<T>): Promise<T> {
-        await repository.startAttempt(linkId, seq, client.gateway, clock()).catch(stopOn);
+        await repository.startAttempt(lease, seq, client.gateway, clock()).catch(stopOn);
         let value: T;
         try {
           value = await inner.execute(fn);

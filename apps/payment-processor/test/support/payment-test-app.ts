@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { Clock } from '@app/resilience';
 import { configureServiceApp, type ServiceEdgeConfig } from '@app/service-kit';
 import { AppModule } from '../../src/app.module';
 import { OrphanExpiryOutbox } from '../../src/orphans/orphan-expiry.outbox';
@@ -42,6 +43,8 @@ export interface PaymentAppOptions {
   edge?: ServiceEdgeConfig;
   /** How long a request holds an Idempotency-Key (default 120 s). */
   idempotencyLeaseMs?: number;
+  /** The app's clock (default Date.now): a test moves it to run a lease out. */
+  clock?: Clock;
 }
 
 export interface PaymentApp {
@@ -93,6 +96,7 @@ export async function startPaymentApp(options: PaymentAppOptions): Promise<Payme
     orphanReplayIntervalMs: 50,
     ...(options.edge ? { edge: options.edge } : {}),
     ...(options.idempotencyLeaseMs ? { idempotencyLeaseMs: options.idempotencyLeaseMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error'] });

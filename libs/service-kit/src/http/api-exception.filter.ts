@@ -49,7 +49,13 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   describe(exception: unknown, request: Request): { status: number; body: ErrorBody; retryAfterS?: number } {
     if (exception instanceof HttpException) {
-      return { status: exception.getStatus(), body: httpExceptionBody(exception) };
+      // An HttpException may say when to come back (e.g. a 409 for a request still in progress).
+      const { retryAfterMs } = exception as { retryAfterMs?: unknown };
+      return {
+        status: exception.getStatus(),
+        body: httpExceptionBody(exception),
+        ...(typeof retryAfterMs === 'number' ? { retryAfterS: toRetryAfterSeconds(retryAfterMs) } : {}),
+      };
     }
     if (isServiceUnavailableError(exception)) {
       const retryAfterS = toRetryAfterSeconds(exception.retryAfterMs);
