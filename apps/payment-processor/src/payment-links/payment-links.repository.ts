@@ -138,7 +138,7 @@ export class PaymentLinksRepository {
 
   /**
    * Written before the gateway is called, and only while the request still holds its key: the
-   * lease is renewed in the same transaction (the key row is the fence a takeover also locks), so
+   * lease is renewed by the same statement (the key row is the fence a takeover also locks), so
    * a takeover either sees the renewed lease and waits, or has abandoned the link and nothing new
    * is started for it. Throws LeaseLostError when the key was taken over.
    */
@@ -149,32 +149,33 @@ export class PaymentLinksRepository {
     nowMs: number,
   ): Promise<void> {
     const now = new Date(nowMs);
-    await this.db.transaction().execute(async (trx) => {
-      const renewed = await trx
-        .updateTable('idempotency_keys')
-        .set({ lease_expires_at: new Date(nowMs + lease.leaseMs), updated_at: now })
-        .where('key', '=', lease.key)
-        .where('link_id', '=', lease.linkId)
-        .where('state', '=', 'in_progress')
-        .executeTakeFirst();
-      if (renewed.numUpdatedRows === 0n) throw new LeaseLostError(lease.key, lease.linkId);
-      await trx
-        .insertInto('payment_attempts')
-        .values({
-          link_id: lease.linkId,
-          seq,
-          gateway,
-          outcome: 'started',
-          error: null,
-          gateway_ref: null,
-          url: null,
-          gateway_status: null,
-          started_at: now,
-          finished_at: null,
-          updated_at: now,
-        })
-        .execute();
-    });
+    // One statement: the attempt row is inserted from the renewed key row, so no row, no attempt.
+    const started = await this.db
+      .with('renewed', (db) =>
+        db
+          .updateTable('idempotency_keys')
+          .set({ lease_expires_at: new Date(nowMs + lease.leaseMs), updated_at: now })
+          .where('key', '=', lease.key)
+          .where('link_id', '=', lease.linkId)
+          .where('state', '=', 'in_progress')
+          .returning('link_id'),
+      )
+      .insertInto('payment_attempts')
+      .columns(['link_id', 'seq', 'gateway', 'outcome', 'started_at', 'updated_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('renewed')
+          .select([
+            'renewed.link_id',
+            sql<number>`${seq}::integer`.as('seq'),
+            sql<GatewayName>`${gateway}::text`.as('gateway'),
+            sql<AttemptOutcome>`'started'`.as('outcome'),
+            sql<Date>`${now}::timestamptz`.as('started_at'),
+            sql<Date>`${now}::timestamptz`.as('updated_at'),
+          ]),
+      )
+      .executeTakeFirst();
+    if (started.numInsertedOrUpdatedRows === 0n) throw new LeaseLostError(lease.key, lease.linkId);
   }
 
   /** Written after the gateway answered (or did not). */
