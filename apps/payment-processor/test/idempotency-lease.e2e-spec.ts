@@ -43,6 +43,14 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
     };
   };
 
+  /** A POST /payment-links body; its Idempotency-Key defaults to the orderId. */
+  const linkRequest = (orderId: string) => ({
+    orderId,
+    amount: 25_000,
+    currency: 'IDR',
+    customer: { name: 'Dewi', email: 'dewi@example.com' },
+  });
+
   const attemptsOf = async (linkId: string): Promise<string[]> => {
     const { rows } = await pool.query<{ gateway: string }>(
       `select gateway from "${schema}".payment_attempts where link_id = $1 order by seq`,
@@ -151,12 +159,7 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
     await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 600 });
     sims.resetCalls();
     const orderId = `ord-lease-${Date.now()}`;
-    const body = {
-      orderId,
-      amount: 25_000,
-      currency: 'IDR',
-      customer: { name: 'Dewi', email: 'dewi@example.com' },
-    };
+    const body = linkRequest(orderId);
     const post = () => request(pa.url).post('/payment-links').set('Idempotency-Key', orderId).send(body);
 
     const slow = post().then((res) => res);
@@ -192,12 +195,7 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
   it('a 409 for a key in progress carries Retry-After', async () => {
     await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 300 });
     const orderId = `ord-busy-${Date.now()}`;
-    const body = {
-      orderId,
-      amount: 25_000,
-      currency: 'IDR',
-      customer: { name: 'Dewi', email: 'dewi@example.com' },
-    };
+    const body = linkRequest(orderId);
     const first = request(pa.url)
       .post('/payment-links')
       .send(body)
