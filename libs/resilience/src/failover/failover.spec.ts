@@ -211,6 +211,21 @@ describe('failover', () => {
     expect(b.call).not.toHaveBeenCalled();
   });
 
+  it('an abort during the last provider rejects with its reason, not AllProvidersFailedError', async () => {
+    const controller = new AbortController();
+    const a = provider('a', async () => {
+      throw new HttpServerError('a', 503, {});
+    });
+    const b = provider('b', async () => {
+      // e.g. the link was made but recording it failed: the caller must not report "all failed".
+      controller.abort(new Error('could not record the attempt'));
+      throw new HttpServerError('b', 500, {});
+    });
+    await expect(failover([a, b], { registry, signal: controller.signal })).rejects.toThrow(
+      'could not record the attempt',
+    );
+  });
+
   describe('with real HTTP gateways', () => {
     it('a gateway that hangs past its breaker deadline is asked about the reference before moving on', async () => {
       const links = new Map<string, string>();

@@ -116,6 +116,8 @@ export async function failover<T>(
       }
     }
   }
+  // Aborted during the last provider: the caller's reason, never "all failed" (they were not all tried honestly).
+  if (options.signal?.aborted) throw options.signal.reason ?? new Error('failover aborted');
   const open = retryAfters.filter((ms) => ms > 0);
   throw new AllProvidersFailedError(group, attempts, open.length ? Math.min(...open) : undefined);
 }

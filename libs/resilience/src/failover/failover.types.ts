@@ -43,7 +43,7 @@ export interface FailoverOptions {
   group?: string;
   registry?: Registry;
   logger?: LoggerService;
-  /** Caller's cancellation: passed to each call, and no further provider is tried once it fired. */
+  /** Caller's cancellation: passed to each call; once it fired no further provider is tried and failover rejects with its reason. */
   signal?: AbortSignal;
   clock?: Clock;
 }
