@@ -6,7 +6,9 @@ import {
   EPHEMERAL_PORTS,
 } from '../../downstream-simulators/src/simulators';
 import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
+import type { PaymentGatewayClient } from '../src/clients/payment-gateway.client';
 import { LeaseLostError, PaymentLinksRepository } from '../src/payment-links/payment-links.repository';
+import { PAYMENT_GATEWAY_CLIENTS } from '../src/payment.tokens';
 import { GatewayInspector } from './support/gateway-inspector';
 import {
   eventually,
@@ -204,5 +206,107 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
     const busy = await request(pa.url).post('/payment-links').send(body).expect(409);
     expect(busy.headers['retry-after']).toBe('1');
     expect((await first).status).toBe(201);
+  });
+});
+
+/**
+ * Nicepay cannot be asked by reference: a link is expired by its tXid. When a takeover abandons a
+ * link whose Nicepay registration has not been recorded yet, the orphan is retried through the
+ * grace period (the slow request may still record the tXid) and given up loudly only after it.
+ */
+describe('Payment Processor: a Nicepay orphan whose tXid is not recorded yet', () => {
+  const databaseUrl = testDatabaseUrl();
+  const schema = createTestSchemaName('payments_lease_np');
+  const leaseMs = 10_000;
+  const graceMs = 60_000;
+  let offsetMs = 0;
+  const clock = () => Date.now() + offsetMs;
+  let sims: Simulators;
+  let pa: PaymentApp;
+  let repository: PaymentLinksRepository;
+  let nicepay: PaymentGatewayClient;
+  let inspect: GatewayInspector;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    sims = await startSimulators({
+      ports: EPHEMERAL_PORTS,
+      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
+    });
+    pa = await startPaymentApp({
+      databaseUrl,
+      schema,
+      sims,
+      port,
+      gateways: ['nicepay'],
+      idempotencyLeaseMs: leaseMs,
+      orphanGraceMs: graceMs,
+      clock,
+    });
+    repository = pa.app.get(PaymentLinksRepository);
+    const clients = pa.app.get<PaymentGatewayClient[]>(PAYMENT_GATEWAY_CLIENTS);
+    nicepay = clients.find((client) => client.gateway === 'nicepay') as PaymentGatewayClient;
+    inspect = new GatewayInspector(sims);
+  });
+
+  afterAll(async () => {
+    await pa?.close();
+    await sims?.stop();
+    await dropSchema(databaseUrl, schema);
+  });
+
+  /** A request that registered at Nicepay and then stalled, and the takeover of its key. */
+  async function registeredThenTakenOver(key: string) {
+    const link = {
+      id: `lnk-np-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      orderId: key,
+      amount: 25_000,
+      customer: { name: 'Dewi', email: 'dewi@example.com' },
+    };
+    await repository.claimKey(key, 'h', link, clock(), leaseMs);
+    await repository.startAttempt({ key, linkId: link.id, leaseMs }, 0, 'nicepay', clock());
+    const registered = await nicepay.create({ reference: link.id, ...link }, new AbortController().signal);
+    offsetMs += leaseMs + 1000;
+    const next = { ...link, id: `${link.id}-b` };
+    expect(await repository.claimKey(key, 'h', next, clock(), leaseMs)).toEqual({
+      kind: 'claimed',
+      link: next,
+    });
+    return { link, tXid: registered.gatewayRef, url: registered.url };
+  }
+
+  const entryStatus = async (reference: string) =>
+    (await pa.outbox.entries('nicepay')).find((entry) => entry.key === `nicepay:${reference}`)?.status;
+
+  it('is retried while the slow request may still record its tXid, then cancelled by it', async () => {
+    const { link, tXid, url } = await registeredThenTakenOver(`np-late-${Date.now()}`);
+    await pa.outbox.drainOnce();
+    // Registering the reference again answers "duplicate" and no tXid: not given up inside the grace.
+    expect(await entryStatus(link.id)).toBe('pending');
+    expect(await inspect.payable('nicepay', link.id, { tXid, amount: link.amount })).toBe(true);
+
+    // The slow request records what Nicepay answered it (then its answer is fenced off).
+    await repository.finishAttempt(
+      link.id,
+      'nicepay',
+      { outcome: 'success', gatewayRef: tXid, url },
+      clock(),
+    );
+    await eventually(async () => {
+      await pa.outbox.drainOnce();
+      return (await entryStatus(link.id)) === 'replayed';
+    });
+    expect(await inspect.payable('nicepay', link.id, { tXid, amount: link.amount })).toBe(false);
+  });
+
+  it('is given up as unresolvable once the grace period is over', async () => {
+    const { link } = await registeredThenTakenOver(`np-lost-${Date.now()}`);
+    await pa.outbox.drainOnce();
+    expect(await entryStatus(link.id)).toBe('pending');
+    offsetMs += graceMs;
+    await eventually(async () => {
+      await pa.outbox.drainOnce();
+      return (await entryStatus(link.id)) === 'failed';
+    });
   });
 });

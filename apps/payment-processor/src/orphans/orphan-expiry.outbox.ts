@@ -35,11 +35,11 @@ export interface OrphanListener {
   rememberGatewayRef(orphan: OrphanExpiry, gatewayRef: string): Promise<void>;
 }
 
-/** This was still absent inside the grace period: a create request in flight may yet land. */
-class OrphanStillAbsentError extends Error {
-  constructor(orphan: OrphanExpiry) {
-    super(`${orphan.gateway}: ${orphan.reference} not found yet; checking again until the grace period ends`);
-    this.name = 'OrphanStillAbsentError';
+/** Not settled inside the grace period (absent, or its id not known yet): a request in flight may yet land or record it. */
+class OrphanNotSettledError extends Error {
+  constructor(orphan: OrphanExpiry, why: string) {
+    super(`${orphan.gateway}: ${orphan.reference} ${why}; checking again until the grace period ends`);
+    this.name = 'OrphanNotSettledError';
   }
 }
 
@@ -133,6 +133,10 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
     for (const queue of this.queues.values()) queue.detachMetrics();
   }
 
+  private withinGrace(orphan: OrphanExpiry): boolean {
+    return this.settings.clock() - orphan.foundAtMs < this.settings.orphanGraceMs;
+  }
+
   private async expire(
     client: PaymentGatewayClient,
     entry: DeferredQueueEntry<OrphanExpiry>,
@@ -147,6 +151,12 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
         await listener?.rememberGatewayRef(orphan, gatewayRef);
       });
     } catch (err: unknown) {
+      if (err instanceof UnresolvableOrphanError && this.withinGrace(orphan)) {
+        // The request that made the link may have been slow, not dead, and record its id yet
+        // (a Nicepay tXid): ask again until the grace period ends, then give up loudly.
+        this.expiries.inc({ gateway: client.gateway, outcome: 'retry' });
+        throw new OrphanNotSettledError(orphan, `cannot be expired yet (${err.message})`);
+      }
       if (err instanceof UnresolvableOrphanError) {
         this.expiries.inc({ gateway: client.gateway, outcome: 'unresolvable' });
         this.logger.error(`orphan ${orphan.gateway}:${orphan.reference} cannot be expired: ${err.message}`);
@@ -155,9 +165,9 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
       }
       throw err;
     }
-    if (outcome === 'absent' && this.settings.clock() - orphan.foundAtMs < this.settings.orphanGraceMs) {
+    if (outcome === 'absent' && this.withinGrace(orphan)) {
       this.expiries.inc({ gateway: client.gateway, outcome: 'retry' });
-      throw new OrphanStillAbsentError(orphan);
+      throw new OrphanNotSettledError(orphan, 'not found yet');
     }
     this.expiries.inc({ gateway: client.gateway, outcome });
     if (outcome === 'paid') {
