@@ -360,6 +360,15 @@ export class PaymentLinksRepository {
     nowMs: number,
   ): Promise<'unknown-reference' | 'unchanged' | 'updated' | 'needs-refund'> {
     return this.db.transaction().execute(async (trx) => {
+      // The attempt row, then the link row: the lock order of complete, abandon and flagNeedsRefund.
+      const attempt = await trx
+        .selectFrom('payment_attempts')
+        .selectAll()
+        .where('link_id', '=', reference)
+        .where('gateway', '=', gateway)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!attempt) return 'unknown-reference';
       const link = await trx
         .selectFrom('payment_links')
         .selectAll()
@@ -367,13 +376,6 @@ export class PaymentLinksRepository {
         .forUpdate()
         .executeTakeFirst();
       if (!link) return 'unknown-reference';
-      const attempt = await trx
-        .selectFrom('payment_attempts')
-        .selectAll()
-        .where('link_id', '=', reference)
-        .where('gateway', '=', gateway)
-        .executeTakeFirst();
-      if (!attempt) return 'unknown-reference';
       const now = new Date(nowMs);
       const winning = link.gateway === gateway && attempt.outcome === 'success';
       if (status === 'pending') return 'unchanged';
@@ -496,11 +498,13 @@ export class PaymentLinksRepository {
       .where('id', '=', linkId)
       .executeTakeFirst();
     if (!link) return;
+    // Attempt rows locked before the outbox insert: the lock order of recordOrphan.
     const attempts = await trx
       .selectFrom('payment_attempts')
       .selectAll()
       .where('link_id', '=', linkId)
       .where('outcome', 'in', ['started', 'unknown', 'success'])
+      .forUpdate()
       .execute();
     for (const attempt of attempts) {
       await this.outbox.enqueue(
