@@ -32,7 +32,7 @@ interface RecoveryResult {
 async function pendingDepth(tpgUrl: string): Promise<number> {
   const text = await (await fetch(`${tpgUrl}/metrics`)).text();
   let depth = 0;
-  for (const status of ['pending', 'leased']) {
+  for (const status of ['pending', 'replaying']) {
     depth += metricValue(text, 'deferred_queue_depth', { queue: 'manual-dispatch', status }) ?? 0;
   }
   return depth;
@@ -129,7 +129,7 @@ export async function recoveryBench(): Promise<ScenarioResult> {
     `Command: \`npm run bench:recovery\`${QUICK ? ' (BENCH_QUICK=1)' : ''}. ${N} \`POST /dispatches\` while BBD answers 503 ` +
       `(autocannon, 20 connections) → all 202 queued; BBD healed right after \`bbd-dispatch\` (re)opened; ` +
       `BREAKER_OVERRIDES=\`{"bbd-dispatch":{"timeoutMs":${OPEN_TIMEOUT_MS}}}\`. Breaker state from \`GET /breakers\`, queue depth ` +
-      '(`pending`+`leased`) from `/metrics`, polled every 20 ms. Replayer: TPG defaults (REPLAY_CONCURRENCY 8, REPLAY_BATCH_SIZE 50).',
+      '(`pending`+`replaying`: leased entries still in flight count) from `/metrics`, polled every 20 ms. Replayer: TPG defaults (REPLAY_CONCURRENCY 8, REPLAY_BATCH_SIZE 50).',
     '',
     '| REPLAY_POLL_MS | queued | heal → closed ms | closed → drained ms | heal → drained ms | drain rate /s | orders on BBD | duplicates |',
     '|---|---|---|---|---|---|---|---|',
