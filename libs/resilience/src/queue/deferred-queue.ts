@@ -375,6 +375,25 @@ export class DeferredQueue<P> {
     });
   }
 
+  /**
+   * Extends `owner`'s lease on a replaying entry to `leaseMs` from now. False when `owner` no longer
+   * holds it (expired and re-leased, or claimed by an operator meanwhile): the fence a replayer
+   * checks right before it acts on an entry of a batch leased earlier.
+   */
+  async renewLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = this.now();
+    const row = await this.db
+      .updateTable(ENTRIES)
+      .set({ lease_expires_at: new Date(now.getTime() + leaseMs), updated_at: now })
+      .where('queue', '=', this.name)
+      .where('id', '=', id)
+      .where('status', '=', 'replaying')
+      .where('lease_owner', '=', owner)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** replaying → replayed. False when `owner` no longer holds the lease (it expired meanwhile). */
   markReplayed(id: string, owner: string, result?: unknown): Promise<boolean> {
     return this.endLease([id], owner, 'replayed', null, false, (now) => ({

@@ -264,6 +264,83 @@ describe('QueueReplayer', () => {
     expect((await queue.get(entry.id)).lastError).toContain('CallTimeoutError');
   });
 
+  it('never hands an entry whose lease was lost before its turn in the batch (expired, then claimed)', async () => {
+    const queue = newQueue();
+    const entries = await fill(queue, 3);
+    const seen: number[] = [];
+    const r = replayer(
+      queue,
+      new ControllableBreaker(),
+      async (entry) => {
+        seen.push(entry.payload.n);
+        if (entry.payload.n === 1 && seen.length === 1) {
+          // While the first replay is slow, the rest of the batch's leases run out: another
+          // replica returns them to pending, and an operator claims the third entry.
+          await other.db
+            .updateTable('deferred_queue_entries')
+            .set({ lease_expires_at: new Date(0) })
+            .where('id', 'in', [entries[1].id, entries[2].id])
+            .execute();
+          await queue.expireLeases('other-replica');
+          await queue.claim(entries[2].id, 'alice');
+        }
+      },
+      { concurrency: 1, batchSize: 3 },
+    );
+    await r.drainOnce();
+    // The second entry is handed once, from a fresh lease of a later round; the third never.
+    expect(seen).toEqual([1, 2]);
+    expect(await queue.get(entries[2].id)).toMatchObject({ status: 'claimed', claimedBy: 'alice' });
+    const secondEvents = (await queue.events(entries[1].id)).map((e) => `${e.fromStatus}->${e.toStatus}`);
+    expect(secondEvents).toEqual([
+      'null->pending',
+      'pending->replaying',
+      'replaying->pending',
+      'pending->replaying',
+      'replaying->replayed',
+    ]);
+  });
+
+  it('renews the lease of each entry right before its replay', async () => {
+    let now = 1_700_000_000_000;
+    const queue = newQueue(() => now);
+    const entries = await fill(queue, 2);
+    let secondLeaseEnds: number | undefined;
+    let secondTurnAt = 0;
+    const r = replayer(
+      queue,
+      new ControllableBreaker(),
+      async (entry) => {
+        if (entry.payload.n === 1) now += 50_000;
+        if (entry.payload.n === 2) {
+          secondTurnAt = now;
+          secondLeaseEnds = (await queue.get(entry.id)).leaseExpiresAt?.getTime();
+        }
+      },
+      { concurrency: 1, batchSize: 2, leaseMs: 60_000 },
+    );
+    expect(await r.drainOnce()).toMatchObject({ handed: 2, succeeded: 2 });
+    // Leased at the start of the batch, renewed at its turn: a whole lease from then.
+    expect(secondLeaseEnds).toBe(secondTurnAt + 60_000);
+    expect((await queue.get(entries[1].id)).status).toBe('replayed');
+  });
+
+  it('a handler still running when the call deadline fires keeps its entry until it settles, and its outcome counts', async () => {
+    const queue = newQueue();
+    const [entry] = await fill(queue, 1);
+    let statusWhileLate: string | undefined;
+    const late = async (e: DeferredQueueEntry<Job>): Promise<string> => {
+      // Ignores the signal, as a database write after the downstream answered does.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      statusWhileLate = (await queue.get(e.id)).status;
+      return 'done late';
+    };
+    const result = await replayer(queue, new ControllableBreaker('slow', 20), late).drainOnce();
+    expect(statusWhileLate).toBe('replaying');
+    expect(result).toMatchObject({ handed: 1, succeeded: 1, failed: 0 });
+    expect(await queue.get(entry.id)).toMatchObject({ status: 'replayed', result: 'done late' });
+  });
+
   it('moves permanent failures to failed instead of retrying them', async () => {
     const queue = newQueue();
     const [entry] = await fill(queue, 1);

@@ -196,11 +196,15 @@ export class QueueReplayer<P> {
   ): Promise<boolean> {
     const waiting = [...entries];
     let halted = false;
+    // Leases are renewed one after another, so handlers still start oldest first.
+    let turns: Promise<unknown> = Promise.resolve();
     const worker = async (): Promise<void> => {
       while (!halted && waiting.length > 0) {
         if (this.stopping) break;
         const entry = waiting.shift() as DeferredQueueEntry<P>;
-        const outcome = await this.handOne(entry, result);
+        const held = turns.then(() => this.queue.renewLease(entry.id, this.id, this.leaseMs));
+        turns = held.catch(() => undefined);
+        const outcome = await this.handOne(entry, held, result);
         if (outcome === 'rejected' || (this.ordered && outcome === 'failure')) halted = true;
       }
     };
@@ -215,20 +219,59 @@ export class QueueReplayer<P> {
     return halted || this.stopping;
   }
 
-  private async handOne(entry: DeferredQueueEntry<P>, result: DrainResult): Promise<ReplayOutcome> {
+  /**
+   * `held`: the entry's lease renewed just now. The batch was leased before this entry's turn, so
+   * it is acted on only while the lease is still ours, with a whole lease ahead (it may have
+   * expired and gone to another replica or to an operator meanwhile).
+   */
+  private async handOne(
+    entry: DeferredQueueEntry<P>,
+    held: Promise<boolean>,
+    result: DrainResult,
+  ): Promise<ReplayOutcome | 'lost'> {
+    const renewedAt = Date.now();
+    const stillOurs = await held.catch((err: unknown) => {
+      this.logger.error(
+        `queue ${this.queue.name}: could not renew the lease on entry ${entry.id}: ${message(err)}`,
+      );
+      return false;
+    });
+    if (!stillOurs) {
+      this.logger.warn(
+        `queue ${this.queue.name}: entry ${entry.id} not replayed: its lease is no longer ours`,
+      );
+      return 'lost';
+    }
     let outcome: ReplayOutcome;
     let value: unknown;
     let error: unknown;
+    let handling: Promise<unknown> | undefined;
     try {
-      value = await this.breaker.execute((signal) =>
-        this.handler(entry, AbortSignal.any([signal, this.shutdown.signal])),
-      );
+      value = await this.breaker.execute((signal) => {
+        handling = this.handler(entry, AbortSignal.any([signal, this.shutdown.signal]));
+        return handling;
+      });
       outcome = 'success';
     } catch (err: unknown) {
       error = err;
       outcome = isBreakerRejection(err) ? 'rejected' : 'failure';
     }
     this.queue.recordReplay(outcome);
+    if (outcome === 'failure' && handling) {
+      // The breaker's deadline ended the call, but the handler may still be acting (a write after
+      // the downstream answered). The entry stays leased until it settles, and what it did decides.
+      const settled = await settle(handling, this.leaseMs - (Date.now() - renewedAt) - LEASE_MARGIN_MS);
+      if (settled === undefined) {
+        this.logger.error(
+          `queue ${this.queue.name}: entry ${entry.id}'s handler outlived the breaker deadline and its lease; left to expire`,
+        );
+        return outcome;
+      }
+      if (settled.ok) {
+        outcome = 'success';
+        value = settled.value;
+      }
+    }
     try {
       await this.record(entry, outcome, value, error, result);
     } catch (err: unknown) {
@@ -287,21 +330,32 @@ function message(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+/** Kept back from a lease when waiting inside it, so the lease cannot run out under the wait. */
+const LEASE_MARGIN_MS = 1000;
+
+/** How `promise` settled within `ms`, or undefined when it did not. */
+async function settle(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<{ ok: true; value: unknown } | { ok: false } | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
     timer.unref();
   });
   try {
     return await Promise.race([
       promise.then(
-        () => true,
-        () => true,
+        (value) => ({ ok: true as const, value }),
+        () => ({ ok: false as const }),
       ),
-      timeout,
+      late,
     ]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return (await settle(promise, ms)) !== undefined;
 }
