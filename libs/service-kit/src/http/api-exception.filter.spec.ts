@@ -1,4 +1,13 @@
-import { Body, Controller, Get, INestApplication, Module, Post } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  INestApplication,
+  Module,
+  Param,
+  Post,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Type } from 'class-transformer';
 import { IsInt, IsNumber, IsObject, IsString, Max, Min, ValidateNested } from 'class-validator';
@@ -50,6 +59,16 @@ class ProbeController {
   @Get('database')
   database(): never {
     throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  }
+
+  @Get('database/:code')
+  databaseCode(@Param('code') code: string): never {
+    throw Object.assign(new Error(`database error ${code}`), { code });
+  }
+
+  @Get('busy')
+  busy(): never {
+    throw Object.assign(new ConflictException('still in progress'), { retryAfterMs: 1000 });
   }
 
   @Get('boom')
@@ -138,6 +157,21 @@ describe('configureServiceApp and ApiExceptionFilter', () => {
     const res = await request(app.getHttpServer()).get('/database').expect(503);
     expect(res.body.service).toBe('database');
     expect(res.headers['retry-after']).toBeDefined();
+  });
+
+  it.each(['40P01', '40001', '55P03', '08001', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])(
+    'maps database error %s (retrying may succeed) to 503 with Retry-After',
+    async (code) => {
+      const res = await request(app.getHttpServer()).get(`/database/${code}`).expect(503);
+      expect(res.body.service).toBe('database');
+      expect(res.headers['retry-after']).toBeDefined();
+    },
+  );
+
+  it('gives an HttpException that carries retryAfterMs its Retry-After', async () => {
+    const res = await request(app.getHttpServer()).get('/busy').expect(409);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({ statusCode: 409, message: 'still in progress' });
   });
 
   it('hides unknown errors behind a generic 500 with a correlation id', async () => {

@@ -19,6 +19,14 @@ const DATABASE_ERROR_CODES = new Set([
   '08000', // connection_exception
   '08003', // connection_does_not_exist
   '08006', // connection_failure
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '40001', // serialization_failure: retrying succeeds
+  '40P01', // deadlock_detected: retrying succeeds
+  '55P03', // lock_not_available (lock_timeout)
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 export interface ErrorBody {
@@ -155,7 +163,7 @@ function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && DATABASE_ERROR_CODES.has(code)) return true;
   const message = errorMessage(err);
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|Cannot use a pool after calling end/i.test(
     message,
   );
 }
