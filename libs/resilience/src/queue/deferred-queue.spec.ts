@@ -83,6 +83,28 @@ describe('DeferredQueue enqueue', () => {
     expect((await queue.getByKey('committed'))?.status).toBe('pending');
   });
 
+  it('moves an entry inside the caller transaction: rollback undoes the claim, commit keeps it', async () => {
+    const queue = newQueue();
+    const { entry } = await queue.enqueue({ key: 'in-trx', payload: job(1) });
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await queue.claim(entry.id, 'alice', { trx });
+        throw new Error('the caller found the order already dispatched');
+      }),
+    ).rejects.toThrow('already dispatched');
+    expect(await queue.get(entry.id)).toMatchObject({ status: 'pending', claimedBy: null });
+    expect((await queue.events(entry.id)).map((e) => e.toStatus)).toEqual(['pending']);
+
+    await database.db.transaction().execute(async (trx) => {
+      await queue.claim(entry.id, 'alice', { trx });
+      await queue.complete(entry.id, 'alice', { vehicle: 'B 1234 XY' }, { trx });
+    });
+    expect(await queue.get(entry.id)).toMatchObject({
+      status: 'completed',
+      result: { vehicle: 'B 1234 XY' },
+    });
+  });
+
   it('separates queues sharing the tables and lists oldest first with filters', async () => {
     let now = 1_700_000_000_000;
     const queue = newQueue({ clock: () => now });

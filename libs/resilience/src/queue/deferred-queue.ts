@@ -34,6 +34,8 @@ export interface MoveOptions {
   force?: boolean;
   /** Stored on the event row. */
   detail?: unknown;
+  /** Run inside the caller's transaction (e.g. with the row the entry stands for locked). */
+  trx?: KyselyLike;
 }
 
 export interface LeaseOptions {
@@ -485,7 +487,7 @@ export class DeferredQueue<P> {
           : sql<unknown>`null::jsonb`;
     // One statement, so one round trip: `prev` locks the row and reads the state the checks and the
     // event row see; `moved` changes it only when allowed; an empty `moved` tells why from `prev`.
-    const result = await this.db
+    const result = await this.on(options.trx)
       .with('prev', (db) =>
         db
           .selectFrom(ENTRIES)
@@ -631,11 +633,15 @@ export class DeferredQueue<P> {
 
   /** Runs `fn` in the caller's transaction when given (schema applied), else in a new one. */
   private inTransaction<T>(trx: KyselyLike | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
-    if (trx) {
-      const db = trx as unknown as Db;
-      return fn(this.schema ? db.withSchema(this.schema) : db);
-    }
+    if (trx) return fn(this.on(trx));
     return this.db.transaction().execute((tx) => fn(tx));
+  }
+
+  /** The caller's transaction (on this queue's schema), else the queue's own pool. */
+  private on(trx: KyselyLike | undefined): Db {
+    if (!trx) return this.db;
+    const db = trx as unknown as Db;
+    return this.schema ? db.withSchema(this.schema) : db;
   }
 
   private now(): Date {
