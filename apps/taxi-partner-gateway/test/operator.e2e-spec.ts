@@ -12,6 +12,8 @@ import {
   waitFor,
   type RunningTpg,
 } from './support/tpg-harness';
+import { DispatchService } from '../src/dispatch/dispatch.service';
+import { MANUAL_DISPATCH_QUEUE, type ManualDispatchQueue } from '../src/dispatch/dispatch.types';
 
 interface Item {
   id: string;
@@ -201,6 +203,127 @@ describe('Taxi Partner Gateway: operators and orchestrator events (e2e)', () => 
     expect((await call<{ status: string }>('GET', `${tpg.url}/dispatches/${a.id}`)).body.status).toBe(
       'queued',
     );
+  });
+
+  it('an operator cannot add a radio taxi to a dispatch a stale replay already put on BBD: 409 naming the order', async () => {
+    tpg = await startTpg({
+      bbdUrl: sims.urls.bbd,
+      orderOrchestratorUrl: orchestrator.url,
+      breakerOverrides: {
+        'bbd-dispatch': { callTimeoutMs: 300, timeoutMs: 60_000, failureThreshold: 1, intervalMs: 60_000 },
+      },
+    });
+    await sims.faults.set('bbd', { mode: 'error', status: 503 });
+    const [first, second] = [
+      (await call<{ id: string; orderId: string }>('POST', `${tpg.url}/dispatches`, dispatchBody('stale')))
+        .body,
+      (await call<{ id: string; orderId: string }>('POST', `${tpg.url}/dispatches`, dispatchBody('stale')))
+        .body,
+    ];
+    const items = (
+      await call<{ items: Item[] }>('GET', `${tpg.url}/manual-dispatch?status=pending`, undefined, operator())
+    ).body.items;
+    const entryOf = (id: string) => items.find((i) => i.dispatchId === id) as Item;
+    expect(
+      (
+        await call(
+          'POST',
+          `${tpg.url}/manual-dispatch/${entryOf(first.id).id}/claim`,
+          { operator: 'op-x' },
+          operator(),
+        )
+      ).status,
+    ).toBe(200);
+    await sims.faults.clear('bbd');
+    // What a replayer whose lease expired still does with both entries (its breaker is its own).
+    const queue = tpg.app.get<ManualDispatchQueue>(MANUAL_DISPATCH_QUEUE);
+    const dispatches = tpg.app.get(DispatchService);
+    for (const d of [first, second])
+      await dispatches.replay(await queue.get(entryOf(d.id).id), new AbortController().signal);
+    const bbdOrderOf = (orderId: string) => sims.bbdOrders().find((o) => o.partnerOrderId === orderId);
+
+    const done = await call(
+      'POST',
+      `${tpg.url}/manual-dispatch/${entryOf(first.id).id}/complete`,
+      { vehicleId: 'RADIO-1', operator: 'op-x' },
+      operator(),
+    );
+    expect(done.status).toBe(409);
+    expect(done.body).toMatchObject({
+      statusCode: 409,
+      dispatchId: first.id,
+      dispatchStatus: 'dispatched',
+      bbdOrderId: bbdOrderOf(first.orderId)?.orderId,
+    });
+    const claim = await call(
+      'POST',
+      `${tpg.url}/manual-dispatch/${entryOf(second.id).id}/claim`,
+      { operator: 'op-y' },
+      operator(),
+    );
+    expect(claim.status).toBe(409);
+    expect(claim.body).toMatchObject({
+      dispatchStatus: 'dispatched',
+      bbdOrderId: bbdOrderOf(second.orderId)?.orderId,
+    });
+    expect((await call('GET', `${tpg.url}/dispatches/${first.id}`)).body).toMatchObject({
+      status: 'dispatched',
+    });
+    expect((await queue.get(entryOf(first.id).id)).status).toBe('claimed');
+    expect((await queue.get(entryOf(second.id).id)).status).toBe('pending');
+  });
+
+  it('an order BBD refuses for good (422) is parked as failed, not replayed forever; an operator takes it', async () => {
+    tpg = await startTpg({
+      bbdUrl: sims.urls.bbd,
+      orderOrchestratorUrl: orchestrator.url,
+      replayBatchSize: 1,
+      replayConcurrency: 1,
+    });
+    await sims.faults.set('bbd', { mode: 'error', status: 422 });
+    const created = (
+      await call<{ id: string; status: string; reason: string }>(
+        'POST',
+        `${tpg.url}/dispatches`,
+        dispatchBody('poison'),
+      )
+    ).body;
+    expect(created).toMatchObject({ status: 'queued', reason: 'BBD refused the order (HTTP 422)' });
+    const queue = tpg.app.get<ManualDispatchQueue>(MANUAL_DISPATCH_QUEUE);
+    // Polled on the queue itself: the operator API is rate limited.
+    await waitFor(
+      'the refused entry parked as failed',
+      async () => (await queue.getByKey(created.id))?.status === 'failed',
+    );
+    expect(await queue.getByKey(created.id)).toMatchObject({ status: 'failed', attempts: 1 });
+    const failed = await call<{ items: Item[] }>(
+      'GET',
+      `${tpg.url}/manual-dispatch?status=failed`,
+      undefined,
+      operator(),
+    );
+    const entry = failed.body.items.find((i) => i.dispatchId === created.id);
+    expect(entry).toMatchObject({ status: 'failed' });
+
+    const claim = await call<Item>(
+      'POST',
+      `${tpg.url}/manual-dispatch/${entry!.id}/claim`,
+      { operator: 'ana' },
+      operator(),
+    );
+    expect(claim.status).toBe(200);
+    expect(claim.body).toMatchObject({ status: 'claimed', claimedBy: 'ana' });
+    const done = await call(
+      'POST',
+      `${tpg.url}/manual-dispatch/${entry!.id}/complete`,
+      { vehicleId: 'RADIO-7', operator: 'ana' },
+      operator(),
+    );
+    expect(done.status).toBe(200);
+    expect((await call('GET', `${tpg.url}/dispatches/${created.id}`)).body).toMatchObject({
+      status: 'driver_assigned',
+      vehicle: { vehicleId: 'RADIO-7' },
+    });
   });
 
   it('dispatch events wait while the orchestrator is down and arrive in order once it is back', async () => {

@@ -77,6 +77,17 @@ export class DispatchRepository {
     return row ? toDispatch(row) : undefined;
   }
 
+  /** Reads the dispatch and locks its row until `trx` ends (serialises status changes against it). */
+  async lockById(trx: Transaction<TpgTables>, id: string): Promise<Dispatch | undefined> {
+    const row = await trx
+      .selectFrom('dispatches')
+      .selectAll()
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    return row ? toDispatch(row) : undefined;
+  }
+
   async findByOrderId(orderId: string): Promise<Dispatch | undefined> {
     const row = await this.db
       .selectFrom('dispatches')

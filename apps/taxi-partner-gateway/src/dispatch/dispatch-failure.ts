@@ -38,3 +38,19 @@ export function describeBbdFailure(err: unknown): string {
   if (isHttpClientError(err)) return `BBD refused the order (HTTP ${err.status})`;
   return 'BBD call failed';
 }
+
+/** A 4xx the downstream will give again to the same request: not 408/429, which are about timing. */
+export function isDefinitiveHttpRefusal(err: unknown): boolean {
+  return isHttpClientError(err) && err.status !== 408 && err.status !== 429;
+}
+
+/**
+ * BBD refused this order for good, so replaying it again is pointless (the entry is parked as
+ * `failed` for an operator). 401/403 are about our credentials, not the order: they refuse every
+ * order alike and must not park the whole queue.
+ */
+export function isPermanentBbdRefusal(err: unknown): boolean {
+  return (
+    isDefinitiveHttpRefusal(err) && !(isHttpClientError(err) && (err.status === 401 || err.status === 403))
+  );
+}

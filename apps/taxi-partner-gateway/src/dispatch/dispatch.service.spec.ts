@@ -1,10 +1,20 @@
-import { CircuitOpenError, DeferredQueue, type DeferredQueueEntry } from '@app/resilience';
+import { ConflictException } from '@nestjs/common';
+import {
+  CircuitOpenError,
+  DeferredQueue,
+  HttpClientError,
+  QueueReplayer,
+  type DeferredQueueEntry,
+} from '@app/resilience';
+import { ControllableBreaker } from '../../../../libs/resilience/src/queue/testing/controllable-breaker';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/postgres';
 import type { BbdClient, BbdCreateOrder, BbdOrder } from '../clients/bbd.client';
 import type { DispatchEvent } from '../clients/order-orchestrator.client';
 import { DispatchRepository } from '../database/dispatch.repository';
 import { TPG_MIGRATIONS } from '../database/tpg.migrations';
 import type { TpgTables } from '../database/tpg.tables';
+import { ManualDispatchService } from '../manual-dispatch/manual-dispatch.service';
+import { isPermanentBbdRefusal } from './dispatch-failure';
 import { DispatchService } from './dispatch.service';
 import type { ManualDispatchPayload } from './dispatch.types';
 
@@ -144,19 +154,186 @@ describe('DispatchService (unit, real Postgres)', () => {
       },
       new Date(now),
     );
-    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 0 });
+    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 0, failed: 0 });
     now += 11_000;
-    expect(await service.reconcile()).toEqual({ queued: 1, assigned: 0 });
+    expect(await service.reconcile()).toEqual({ queued: 1, assigned: 0, failed: 0 });
     expect((await service.get(dispatch.id))?.status).toBe('queued');
 
     const [entry] = await manual.list();
     await manual.claim(entry.id, 'ana');
     await manual.complete(entry.id, 'ana', { vehicle: { vehicleId: 'V-9' } });
-    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 1 });
+    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 1, failed: 0 });
     expect(await service.get(dispatch.id)).toMatchObject({
       status: 'driver_assigned',
       vehicle: { vehicleId: 'V-9' },
     });
     expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'driver_assigned']);
+  });
+
+  it('reconcile repairs each row on its own: a failing row is counted and the others still repaired', async () => {
+    const repository = new DispatchRepository(database.db);
+    const ids = ['00000000-0000-4000-8000-000000000011', '00000000-0000-4000-8000-000000000012'];
+    for (const [i, id] of ids.entries())
+      await repository.insertOrGet(
+        { id, orderId: `o-r${i}`, pickup: { lat: 1, lng: 1 }, dropoff: { lat: 2, lng: 2 }, passenger: null },
+        new Date(now),
+      );
+    now += 11_000;
+    const enqueue = jest.spyOn(manual, 'enqueue').mockRejectedValueOnce(new Error('connection reset'));
+    expect(await service.reconcile()).toEqual({ queued: 1, assigned: 0, failed: 1 });
+    enqueue.mockRestore();
+    expect((await service.get(ids[0]))?.status).toBe('pending'); // rolled back, retried next pass
+    expect((await service.get(ids[1]))?.status).toBe('queued');
+
+    // The same for operator completions whose dispatch update was lost.
+    expect(await service.reconcile()).toEqual({ queued: 1, assigned: 0, failed: 0 });
+    for (const entry of await manual.list()) {
+      await manual.claim(entry.id, 'ana');
+      await manual.complete(entry.id, 'ana', { vehicle: { vehicleId: `V-${entry.payload.orderId}` } });
+    }
+    const assign = jest.spyOn(service, 'assignDriver').mockRejectedValueOnce(new Error('deadlock detected'));
+    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 1, failed: 1 });
+    assign.mockRestore();
+    expect(await service.reconcile()).toEqual({ queued: 0, assigned: 1, failed: 0 });
+    for (const id of ids) expect((await service.get(id))?.status).toBe('driver_assigned');
+  });
+
+  it('the replayer closes an entry whose dispatch is already on BBD without calling BBD again', async () => {
+    bbd.next = () => Promise.reject(new Error('down'));
+    const dispatch = await service.create(input('o-7'));
+    bbd.next = async () => bbd.order();
+    const [entry] = await manual.list();
+    // A process killed between markDispatched and the queue's markReplayed leaves this behind.
+    await service.replay(entry, new AbortController().signal);
+    expect((await manual.get(entry.id)).status).toBe('pending');
+    const calls = bbd.calls.length;
+    const replayer = new QueueReplayer<ManualDispatchPayload>({
+      queue: manual,
+      breaker: new ControllableBreaker('bbd-dispatch'),
+      handler: (e, signal) => service.replay(e, signal),
+      logger: { log: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    await replayer.drainOnce();
+    expect(await manual.get(entry.id)).toMatchObject({
+      status: 'replayed',
+      result: { skipped: 'dispatched' },
+    });
+    expect(bbd.calls).toHaveLength(calls);
+    expect((await service.get(dispatch.id))?.status).toBe('dispatched');
+  });
+
+  it('a BBD 4xx is a permanent refusal of the order, except 408/429 (timing) and 401/403 (our key)', () => {
+    const refusal = (status: number) => new HttpClientError('bbd', status, null);
+    for (const status of [400, 404, 409, 422]) expect(isPermanentBbdRefusal(refusal(status))).toBe(true);
+    for (const status of [401, 403, 408, 429]) expect(isPermanentBbdRefusal(refusal(status))).toBe(false);
+    expect(isPermanentBbdRefusal(new Error('HTTP 422'))).toBe(false);
+    expect(isPermanentBbdRefusal(new CircuitOpenError('bbd-dispatch', 1000))).toBe(false);
+  });
+
+  describe('operators (ManualDispatchService) never add a taxi to a dispatch already on BBD', () => {
+    let operators: ManualDispatchService;
+
+    beforeEach(() => {
+      operators = new ManualDispatchService(manual, service);
+    });
+
+    /** A queued dispatch and its pending entry. */
+    async function queued(orderId: string) {
+      bbd.next = () => Promise.reject(new Error('down'));
+      const dispatch = await service.create(input(orderId));
+      bbd.next = async () => bbd.order();
+      const entry = await manual.getByKey(dispatch.id);
+      if (!entry) throw new Error('no entry');
+      return { dispatch, entry };
+    }
+
+    async function conflict(promise: Promise<unknown>): Promise<Record<string, unknown>> {
+      const err: unknown = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConflictException);
+      return (err as ConflictException).getResponse() as Record<string, unknown>;
+    }
+
+    it('claim: 409 naming the BBD order once the dispatch is dispatched; the entry stays pending', async () => {
+      const { dispatch, entry } = await queued('o-c1');
+      await service.replay(entry, new AbortController().signal); // on BBD, entry not closed yet
+      expect(await conflict(operators.claim(entry.id, 'ana'))).toMatchObject({
+        statusCode: 409,
+        dispatchId: dispatch.id,
+        dispatchStatus: 'dispatched',
+        bbdOrderId: 'BBD-o-c1',
+      });
+      expect((await manual.get(entry.id)).status).toBe('pending');
+    });
+
+    it('complete: 409 when a stale replay put the claimed dispatch on BBD; nothing is assigned', async () => {
+      const { dispatch, entry } = await queued('o-c2');
+      await operators.claim(entry.id, 'ana');
+      await service.replay(await manual.get(entry.id), new AbortController().signal);
+      expect(await conflict(operators.complete(entry.id, { vehicleId: 'RADIO-1' }, 'ana'))).toMatchObject({
+        statusCode: 409,
+        dispatchStatus: 'dispatched',
+        bbdOrderId: 'BBD-o-c2',
+      });
+      expect((await manual.get(entry.id)).status).toBe('claimed');
+      expect(await service.get(dispatch.id)).toMatchObject({ status: 'dispatched', vehicle: null });
+      expect(await service.reconcile()).toEqual({ queued: 0, assigned: 0, failed: 0 });
+      expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'dispatched']);
+    });
+
+    it('complete holds the dispatch: a replay whose BBD order lands meanwhile finds it assigned', async () => {
+      const { dispatch, entry } = await queued('o-c3');
+      await operators.claim(entry.id, 'ana');
+      let reached: () => void = () => undefined;
+      const atComplete = new Promise<void>((resolve) => (reached = resolve));
+      let proceed: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (proceed = resolve));
+      const original = manual.complete.bind(manual);
+      jest.spyOn(manual, 'complete').mockImplementationOnce(async (...args) => {
+        reached();
+        await gate;
+        return original(...args);
+      });
+      const completing = operators.complete(entry.id, { vehicleId: 'RADIO-2' }, 'ana');
+      await atComplete;
+      const replaying = service.replay(entry, new AbortController().signal);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let the replay reach the row lock
+      proceed();
+      expect(await completing).toMatchObject({ status: 'completed', vehicle: { vehicleId: 'RADIO-2' } });
+      expect(await replaying).toMatchObject({ status: 'driver_assigned' });
+      expect(await service.get(dispatch.id)).toMatchObject({
+        status: 'driver_assigned',
+        bbdOrderId: null,
+        vehicle: { vehicleId: 'RADIO-2' },
+      });
+      expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'driver_assigned']);
+    });
+
+    it('complete without operator is a supervisor move, audited as operator-api over the holder', async () => {
+      const { dispatch, entry } = await queued('o-c4');
+      await operators.claim(entry.id, 'ana');
+      expect(await operators.complete(entry.id, { vehicleId: 'V-4' }, undefined)).toMatchObject({
+        status: 'completed',
+      });
+      expect((await operators.events(entry.id)).at(-1)).toMatchObject({
+        from: 'claimed',
+        to: 'completed',
+        actor: 'operator-api',
+      });
+      expect((await manual.events(entry.id)).at(-1)?.detail).toEqual({ forcedOver: 'ana' });
+      expect((await service.get(dispatch.id))?.status).toBe('driver_assigned');
+    });
+
+    it('an entry BBD refused for good (failed) can still be claimed and completed by an operator', async () => {
+      const { dispatch, entry } = await queued('o-c5');
+      await manual.lease('replayer-1', { limit: 1, leaseMs: 10_000 });
+      await manual.markPermanentlyFailed(entry.id, 'replayer-1', 'HttpClientError: bbd answered 422');
+      expect((await manual.get(entry.id)).status).toBe('failed');
+      expect(await operators.claim(entry.id, 'ana')).toMatchObject({ status: 'claimed', claimedBy: 'ana' });
+      await operators.complete(entry.id, { vehicleId: 'V-5' }, 'ana');
+      expect((await service.get(dispatch.id))?.status).toBe('driver_assigned');
+    });
   });
 });

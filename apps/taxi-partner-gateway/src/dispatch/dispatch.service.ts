@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Clock, DeferredQueueEntry } from '@app/resilience';
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { BbdClient, BbdOrder } from '../clients/bbd.client';
 import type { DispatchEvent } from '../clients/order-orchestrator.client';
 import type {
@@ -12,6 +12,7 @@ import type {
 } from '../database/dispatch.repository';
 import type { AssignedVehicle, DispatchStatus, TpgTables } from '../database/tpg.tables';
 import { describeBbdFailure } from './dispatch-failure';
+import { DispatchNotWaitingError } from './dispatch-not-waiting.error';
 import type {
   DispatchEventsOutbox,
   DispatchView,
@@ -19,6 +20,9 @@ import type {
   ManualDispatchQueue,
 } from './dispatch.types';
 import type { CreateDispatchDto } from './dto/create-dispatch.dto';
+
+/** A dispatch in these statuses still waits for a taxi: BBD's, or an operator's by radio. */
+const WAITING: readonly DispatchStatus[] = ['queued', 'pending'];
 
 export interface DispatchServiceOptions {
   /** How long a duplicate request waits for the first one's BBD call to settle. */
@@ -91,30 +95,89 @@ export class DispatchService {
   async replay(entry: DeferredQueueEntry<ManualDispatchPayload>, signal: AbortSignal): Promise<unknown> {
     const dispatch = await this.repository.findById(entry.payload.dispatchId);
     if (!dispatch) return { skipped: 'dispatch not found' };
-    if (dispatch.status !== 'queued' && dispatch.status !== 'pending') return { skipped: dispatch.status };
+    // Already on BBD (e.g. killed between markDispatched and markReplayed) or assigned: nothing to
+    // send, and succeeding closes the entry.
+    if (!WAITING.includes(dispatch.status)) return { skipped: dispatch.status };
     const order = await this.bbd.createOrderWithin(this.bbdInput(dispatch), signal);
-    const updated = await this.markDispatched(dispatch, order, ['queued', 'pending']);
+    const updated = await this.markDispatched(dispatch, order, WAITING);
     return { bbdOrderId: updated.bbdOrderId, status: updated.status };
   }
 
   /** An operator assigned a vehicle by radio: queued → driver_assigned, orchestrator told. */
   async assignDriver(dispatchId: string, vehicle: AssignedVehicle): Promise<Dispatch | undefined> {
-    return this.change(dispatchId, ['queued', 'pending'], 'driver_assigned', { vehicle });
+    return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle });
+  }
+
+  /**
+   * Runs an operator's move on the dispatch's queue entry (`claim`) only while the dispatch still
+   * waits for a taxi, in one transaction with its row locked so no replay can mark it dispatched
+   * underneath.
+   * @throws DispatchNotWaitingError when it is already on BBD or assigned
+   */
+  whileWaiting<T>(dispatchId: string, move: (trx: Transaction<TpgTables>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await this.lockWaiting(trx, dispatchId);
+      return move(trx);
+    });
+  }
+
+  /**
+   * The operator's radio assignment, one transaction: with the dispatch row locked and still
+   * waiting, `complete` (the entry move) runs, then queued → driver_assigned and its outbox event.
+   * A replay that got a BBD order meanwhile waits for the lock and then finds the dispatch assigned.
+   * @throws DispatchNotWaitingError when it is already on BBD or assigned (nothing is moved)
+   */
+  async assignDriverWith<T>(
+    dispatchId: string,
+    vehicle: AssignedVehicle,
+    complete: (trx: Transaction<TpgTables>) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.db.transaction().execute(async (trx) => {
+      await this.lockWaiting(trx, dispatchId);
+      const completed = await complete(trx);
+      // The row is locked and waiting, so this compare-and-set cannot miss.
+      const row = await this.repository.transition(
+        trx,
+        dispatchId,
+        WAITING,
+        'driver_assigned',
+        { vehicle },
+        this.now(),
+      );
+      if (row) await this.enqueueEvent(trx, row);
+      return completed;
+    });
+    this.notifyOutbox();
+    return result;
   }
 
   /**
    * Repairs what a crash can leave behind: rows still `pending` long after their request died are
-   * queued; operator completions whose dispatch was not updated are applied. Returns the repairs.
+   * queued; operator completions whose dispatch was not updated are applied. Each row is repaired
+   * on its own: one that fails is logged, counted and retried on the next pass.
    */
-  async reconcile(): Promise<{ queued: number; assigned: number }> {
+  async reconcile(): Promise<{ queued: number; assigned: number; failed: number }> {
     const stale = await this.repository.findStalePending(
       new Date(this.clock() - this.options.stalePendingMs),
       100,
     );
     let queued = 0;
+    let failed = 0;
+    const repair = async (what: string, fn: () => Promise<boolean>): Promise<boolean> => {
+      try {
+        return await fn();
+      } catch (err: unknown) {
+        failed++;
+        this.logger.warn(`reconcile: ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+        return false;
+      }
+    };
     for (const dispatch of stale) {
-      const result = await this.queue(dispatch, 'interrupted before BBD answered');
-      if (result.status === 'queued') queued++;
+      const done = await repair(`queueing interrupted dispatch ${dispatch.id}`, async () => {
+        const result = await this.queue(dispatch, 'interrupted before BBD answered');
+        return result.status === 'queued';
+      });
+      if (done) queued++;
     }
     let assigned = 0;
     const completed = await this.db
@@ -123,16 +186,22 @@ export class DispatchService {
       .select(['e.key as dispatchId', 'e.result as result'])
       .where('e.queue', '=', this.manualQueue.name)
       .where('e.status', '=', 'completed')
-      .where('d.status', 'in', ['queued', 'pending'])
+      .where('d.status', 'in', [...WAITING])
       .limit(100)
       .execute();
     for (const row of completed) {
       const vehicle = (row.result as { vehicle?: AssignedVehicle } | null)?.vehicle;
-      if (vehicle && (await this.assignDriver(row.dispatchId, vehicle))) assigned++;
+      if (!vehicle) continue;
+      const done = await repair(
+        `applying the operator completion of dispatch ${row.dispatchId}`,
+        async () => (await this.assignDriver(row.dispatchId, vehicle)) !== undefined,
+      );
+      if (done) assigned++;
     }
     if (queued + assigned > 0)
       this.logger.warn(`reconciled ${queued} interrupted and ${assigned} completed dispatch(es)`);
-    return { queued, assigned };
+    if (failed > 0) this.logger.warn(`reconcile: ${failed} repair(s) failed; retried next pass`);
+    return { queued, assigned, failed };
   }
 
   /** The public view of a dispatch. */
@@ -193,7 +262,7 @@ export class DispatchService {
   private async markDispatched(
     dispatch: Dispatch,
     order: BbdOrder,
-    from: DispatchStatus[],
+    from: readonly DispatchStatus[],
   ): Promise<Dispatch> {
     const vehicle = order.vehicle?.vehicleId
       ? {
@@ -211,7 +280,12 @@ export class DispatchService {
     });
     if (updated) return updated;
     const current = (await this.repository.findById(dispatch.id)) ?? dispatch;
-    if (current.status === 'queued') {
+    if (current.status === 'driver_assigned') {
+      // An operator's radio taxi won the race (only possible when a replay outlived its lease).
+      this.logger.error(
+        `dispatch ${dispatch.id}: BBD order ${order.orderId} arrived after an operator assigned ${current.vehicle?.vehicleId ?? 'a vehicle'}; cancel the BBD order`,
+      );
+    } else if (current.status === 'queued') {
       // Queued meanwhile (a duplicate gave up waiting): the replayer will get the same BBD order back.
       this.logger.warn(
         `dispatch ${dispatch.id}: BBD order ${order.orderId} arrived after the dispatch was queued`,
@@ -223,7 +297,7 @@ export class DispatchService {
   /** Compare-and-set status change plus its outbox event in one transaction. */
   private async change(
     id: string,
-    from: DispatchStatus[],
+    from: readonly DispatchStatus[],
     to: DispatchStatus,
     change: DispatchChange,
   ): Promise<Dispatch | undefined> {
@@ -248,6 +322,15 @@ export class DispatchService {
       { key: `${dispatch.id}:${dispatch.status}`, payload: event, reason: dispatch.status },
       trx,
     );
+  }
+
+  /** Locks the dispatch row for `trx`; throws unless the dispatch still waits for a taxi. */
+  private async lockWaiting(trx: Transaction<TpgTables>, dispatchId: string): Promise<Dispatch> {
+    const dispatch = await this.repository.lockById(trx, dispatchId);
+    if (!dispatch || !WAITING.includes(dispatch.status)) {
+      throw new DispatchNotWaitingError(dispatchId, dispatch?.status ?? null, dispatch?.bbdOrderId ?? null);
+    }
+    return dispatch;
   }
 
   private bbdInput(dispatch: Dispatch) {

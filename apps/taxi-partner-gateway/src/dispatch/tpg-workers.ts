@@ -1,7 +1,8 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { isHttpClientError, QueueReplayer, type QueueLogger } from '@app/resilience';
+import { QueueReplayer, type QueueLogger } from '@app/resilience';
 import type { BbdClient } from '../clients/bbd.client';
 import type { DispatchEvent, OrderOrchestratorClient } from '../clients/order-orchestrator.client';
+import { isDefinitiveHttpRefusal, isPermanentBbdRefusal } from './dispatch-failure';
 import type { DispatchService } from './dispatch.service';
 import type { DispatchEventsOutbox, ManualDispatchPayload, ManualDispatchQueue } from './dispatch.types';
 
@@ -45,6 +46,9 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
       leaseMs: options.bbdLeaseMs,
       batchSize: options.replayBatchSize,
       concurrency: options.replayConcurrency,
+      // An order BBD refused for good would be leased first again every pass and, batchSize of
+      // them, starve everything behind; parked as `failed`, it waits for an operator.
+      isPermanentFailure: isPermanentBbdRefusal,
       logger: options.logger,
     });
     this.outboxReplayer = new QueueReplayer<DispatchEvent>({
@@ -55,7 +59,7 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
       pollIntervalMs: options.pollMs,
       leaseMs: options.orchestratorLeaseMs,
       // A 4xx other than 408/429 will never be accepted; parking it keeps the ordered outbox moving.
-      isPermanentFailure: (err) => isHttpClientError(err) && err.status !== 408 && err.status !== 429,
+      isPermanentFailure: isDefinitiveHttpRefusal,
       logger: options.logger,
     });
     dispatches.onOutboxWrite(() => this.outboxReplayer.kick());

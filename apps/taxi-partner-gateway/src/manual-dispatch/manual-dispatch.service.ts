@@ -6,6 +6,7 @@ import {
   type DeferredQueueEntry,
 } from '@app/resilience';
 import type { AssignedVehicle } from '../database/tpg.tables';
+import { isDispatchNotWaitingError } from '../dispatch/dispatch-not-waiting.error';
 import type { DispatchService } from '../dispatch/dispatch.service';
 import {
   MANUAL_DISPATCH_QUEUE_NAME,
@@ -65,9 +66,20 @@ export class ManualDispatchService {
     });
   }
 
-  /** Exclusive: a second operator gets 409 naming the holder. */
+  /**
+   * Exclusive: a second operator gets 409 naming the holder. Refused (409 naming the BBD order)
+   * once the dispatch is no longer waiting for a taxi. A `failed` entry (BBD refused the order for
+   * good) is requeued and claimed, since the queue claims only pending entries.
+   */
   claim(id: string, operator: string): Promise<ManualDispatchItem> {
-    return this.mapErrors(id, async () => toItem(await this.queue.claim(id, operator)));
+    return this.mapErrors(id, async () => {
+      const current = await this.queue.get(id);
+      const claimed = await this.dispatches.whileWaiting(current.payload.dispatchId, async (trx) => {
+        if (current.status === 'failed') await this.queue.requeue(id, operator, { trx });
+        return this.queue.claim(id, operator, { trx });
+      });
+      return toItem(claimed);
+    });
   }
 
   /** Back to pending; with `operator` only the holder may release, without it anyone (supervisor). */
@@ -78,15 +90,16 @@ export class ManualDispatchService {
   }
 
   /**
-   * The operator assigned `vehicle` by radio: the entry is completed (by its holder), then the
-   * dispatch becomes driver_assigned and the orchestrator is told through the outbox. Should the
-   * process die in between, the reconciler applies the completed entry's result.
+   * The operator assigned `vehicle` by radio: the entry is completed and the dispatch becomes
+   * driver_assigned (orchestrator told through the outbox) in one transaction, with the dispatch row
+   * locked so a replay cannot put it on BBD in between; 409 naming the BBD order when it already is. With `operator`
+   * only the holder may complete; without it (API.md's body has no `operator`) anyone may, recorded
+   * as a supervisor move (`operator-api`, over the holder) like `release`.
    */
   complete(id: string, vehicle: AssignedVehicle, operator: string | undefined): Promise<ManualDispatchItem> {
     return this.mapErrors(id, async () => {
       const current = await this.queue.get(id);
-      const actor = operator ?? current.claimedBy;
-      if (current.status !== 'claimed' || actor === null) {
+      if (current.status !== 'claimed') {
         throw new ConflictException({
           statusCode: 409,
           error: 'Conflict',
@@ -94,8 +107,14 @@ export class ManualDispatchService {
           entryStatus: current.status,
         });
       }
-      const completed = await this.queue.complete(id, actor, { vehicle });
-      await this.dispatches.assignDriver(completed.payload.dispatchId, vehicle);
+      const completed = await this.dispatches.assignDriverWith(current.payload.dispatchId, vehicle, (trx) =>
+        this.queue.complete(
+          id,
+          operator ?? 'operator-api',
+          { vehicle },
+          { force: operator === undefined, trx },
+        ),
+      );
       return toItem(completed);
     });
   }
@@ -112,6 +131,16 @@ export class ManualDispatchService {
           statusCode: 404,
           error: 'Not Found',
           message: `manual dispatch entry ${id} not found`,
+        });
+      }
+      if (isDispatchNotWaitingError(err)) {
+        throw new ConflictException({
+          statusCode: 409,
+          error: 'Conflict',
+          message: `${err.message}; no operator taxi may be sent for it`,
+          dispatchId: err.dispatchId,
+          dispatchStatus: err.status,
+          ...(err.bbdOrderId ? { bbdOrderId: err.bbdOrderId } : {}),
         });
       }
       if (isQueueEntryConflictError(err)) {
