@@ -153,3 +153,32 @@ describe('OrdersRepository.applyEvent', () => {
     ).resolves.toBeUndefined();
   });
 });
+
+describe('OrdersRepository.freezeAnswer', () => {
+  it('stores the first answer only once and returns the stored one after', async () => {
+    const id = await order('dispatch_pending', { status: 'pending' });
+    await expect(orders.freezeAnswer(id, { answer: 1 })).resolves.toEqual({ answer: 1 });
+    await expect(orders.freezeAnswer(id, { answer: 2 })).resolves.toEqual({ answer: 1 });
+    expect((await orders.get(id))?.first_answer).toEqual({ answer: 1 });
+  });
+
+  it('makes a later finishCreate return the frozen answer while still recording what it learnt', async () => {
+    const id = await order('dispatch_pending', { status: 'pending' });
+    await orders.freezeAnswer(id, { frozen: true });
+    const row = await orders.finishCreate(
+      id,
+      {
+        dispatch: { dispatch: { status: 'dispatched', dispatchId: 'd-9' }, status: 'dispatched' },
+        degraded: [],
+      },
+      () => ({ frozen: false }),
+      new Date('2026-01-01T00:03:00Z'),
+    );
+    expect(row.first_answer).toEqual({ frozen: true });
+    expect(await orders.get(id)).toMatchObject({
+      status: 'dispatched',
+      dispatch: { status: 'dispatched', dispatchId: 'd-9' },
+      first_answer: { frozen: true },
+    });
+  });
+});

@@ -19,6 +19,9 @@ export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === UNIQUE_VIOLATION;
 }
 
+/** No first answer stored yet: SQL NULL or (as inserted) JSON null. */
+const noAnswerYet = sql<boolean>`coalesce(first_answer, 'null'::jsonb) = 'null'::jsonb`;
+
 /** Every read and write of the `orders` table. */
 export class OrdersRepository {
   private readonly db: Kysely<OrchestratorTables>;
@@ -59,7 +62,9 @@ export class OrdersRepository {
   /**
    * Records what the request path learnt after the order was written (payment link, TPG's answer,
    * degradations) without undoing what the outboxes or a dispatch event did meanwhile, and stores
-   * the resulting answer as the one replayed for the same Idempotency-Key.
+   * the resulting answer as the one replayed for the same Idempotency-Key — unless a replay froze
+   * one already (see freezeAnswer): then the returned row carries the frozen one, so every answer
+   * for the key is the same.
    */
   async finishCreate(
     id: string,
@@ -86,7 +91,8 @@ export class OrdersRepository {
         next.status = dispatch.status;
         next.status_rank = STATUS_RANK[dispatch.status];
       }
-      next.first_answer = answer(next);
+      // Under the row lock: a compare-and-set against freezeAnswer.
+      next.first_answer = row.first_answer ?? answer(next);
       await trx
         .updateTable('orders')
         .set({
@@ -102,6 +108,28 @@ export class OrdersRepository {
         .execute();
       return next;
     });
+  }
+
+  /**
+   * Stores `answer` as the order's first answer unless one is stored already (compare-and-set);
+   * returns the stored one. For a first request that never finished (it died after the commit).
+   */
+  async freezeAnswer(id: string, answer: unknown): Promise<unknown> {
+    const frozen = await this.db
+      .updateTable('orders')
+      .set({ first_answer: JSON.stringify(answer) })
+      .where('id', '=', id)
+      .where(noAnswerYet)
+      .returning('first_answer')
+      .executeTakeFirst();
+    if (frozen) return frozen.first_answer;
+    // Someone stored one first; a new statement (new snapshot) sees it.
+    const row = await this.db
+      .selectFrom('orders')
+      .select('first_answer')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return row.first_answer;
   }
 
   async setPayment(id: string, payment: OrderPayment, now: Date): Promise<void> {

@@ -66,6 +66,9 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 
 const RESOURCE_CLOSERS = Symbol('RESOURCE_CLOSERS');
 
+/** `DATABASE_QUERY_TIMEOUT_MS`'s default (readServiceEdgeConfig). */
+const DEFAULT_QUERY_TIMEOUT_MS = 5000;
+
 /** The breaker's per-call deadline as configured (override over the library default). */
 function callTimeoutMs(config: OrderOrchestratorConfig, name: string): number {
   return (
@@ -92,6 +95,7 @@ export class OrdersModule {
     clock: Clock,
   ): DynamicModule {
     const logger = new Logger('Orders');
+    const queryTimeoutMs = config.edge?.database.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const database = OrdersDatabaseModule.register({
       url: config.databaseUrl,
       schema: config.databaseSchema,
@@ -187,11 +191,12 @@ export class OrdersModule {
               users,
               payments: paymentClient(paymentBreaker),
               tpg: tpgClient(tpgBreaker),
-              shedder: new LoadShedder(sessionBreaker, userBreaker, users),
+              shedder: new LoadShedder(sessionBreaker, userBreaker, users, paymentBreaker),
               metrics: new OrderMetrics(registry),
+              commitCheckMs: queryTimeoutMs,
               duplicateWaitMs: ORCHESTRATOR_BREAKERS.reduce(
                 (sum, name) => sum + callTimeoutMs(config, name),
-                2000,
+                2000 + queryTimeoutMs,
               ),
             };
           },

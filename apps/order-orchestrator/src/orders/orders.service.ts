@@ -1,5 +1,17 @@
-import { Inject, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
-import { ServiceUnavailableError, isBreakerRejection, type Breaker, type Clock } from '@app/resilience';
+import {
+  BadGatewayException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import {
+  ServiceUnavailableError,
+  isBreakerRejection,
+  isHttpClientError,
+  type Breaker,
+  type Clock,
+} from '@app/resilience';
 import { createHash, randomUUID } from 'node:crypto';
 import type {
   DispatchRequest,
@@ -14,7 +26,8 @@ import type { TpgClient } from '../clients/tpg.client';
 import { ORCHESTRATOR_CLOCK } from '../config/order-orchestrator.tokens';
 import { isUniqueViolation, type OrdersRepository } from '../database/orders.repository';
 import type { OrderDispatch, OrderPayment, OrderRow, OrderStatus } from '../database/orders.tables';
-import type { OrderOutboxes } from '../outbox/order-outboxes';
+import { isPermanent, type OrderOutboxes } from '../outbox/order-outboxes';
+import { isOutboxEntryUndeliverableError } from '../outbox/outbox-entry-undeliverable.error';
 import { UnknownUserError, type UserDirectory } from '../users/user-directory';
 import type { CreateOrderDto } from './dto/create-order.dto';
 import type { DispatchEventDto } from './dto/dispatch-event.dto';
@@ -33,13 +46,19 @@ export interface OrdersDependencies {
   tpg: TpgClient;
   shedder: LoadShedder;
   metrics: OrderMetrics;
-  /** How long a duplicate request waits for the first one's answer (≥ its worst case) before showing the order as it is. */
+  /**
+   * How long after the order row was written (`created_at`) the first request has to store its
+   * answer (≥ its worst case); past that, a duplicate freezes the order as it is as the answer.
+   */
   duplicateWaitMs: number;
+  /** How long to look for the order row after a COMMIT that got no answer (≥ the query timeout). */
+  commitCheckMs: number;
 }
 
 export const ORDERS_DEPENDENCIES = Symbol('ORDERS_DEPENDENCIES');
 
 const DUPLICATE_POLL_MS = 25;
+const COMMIT_CHECK_POLL_MS = 50;
 
 export interface CreateOrderResult {
   order: OrderView;
@@ -77,6 +96,8 @@ export class OrdersService {
     const dispatchRequest = toDispatchRequest(id, session, user);
     const paymentRequest = input.paymentMethod === 'online' ? toPaymentRequest(id, session, user) : undefined;
     let entries: { dispatch: string; payment?: string };
+    // Set once the work is done and only COMMIT is left.
+    let written: { dispatch: string; payment?: string } | undefined;
     try {
       entries = await orders.transaction(async (trx) => {
         await orders.insert(
@@ -109,7 +130,8 @@ export class OrdersService {
         );
         const dispatch = await outboxes.enqueueDispatch(dispatchRequest, trx);
         const payment = paymentRequest ? await outboxes.enqueuePayment(paymentRequest, trx) : undefined;
-        return { dispatch, payment };
+        written = { dispatch, payment };
+        return written;
       });
     } catch (err: unknown) {
       // A concurrent request with the same key won the unique index: answer as it does.
@@ -117,7 +139,10 @@ export class OrdersService {
         const winner = await orders.getByIdempotencyKey(idempotencyKey);
         if (winner) return { order: await this.replay(winner, hash, idempotencyKey), replayed: true };
       }
-      throw err;
+      // COMMIT got no answer (read timeout, lost connection) yet the server may have committed:
+      // a 503 for a taken order would make the client take it twice. 503 only when it is not there.
+      if (written === undefined || !(await this.committed(id))) throw err;
+      entries = written;
     }
 
     let payment: OrderPayment | undefined;
@@ -176,7 +201,7 @@ export class OrdersService {
 
   /** The order's payment link, made now if the order has none yet (idempotent per order). */
   async paymentLink(id: string): Promise<OrderPayment> {
-    const { orders, outboxes, payments } = this.deps;
+    const { orders, outboxes, payments, shedder } = this.deps;
     const row = await orders.get(id);
     if (!row) throw new NotFoundException(`order ${id} not found`);
     if (row.payment !== null) return row.payment as OrderPayment;
@@ -186,14 +211,24 @@ export class OrdersService {
         orderId: id,
       });
     }
+    shedder.assertCanMakePaymentLink();
     const entry = await outboxes.paymentEntry(id);
+    if (entry?.status === 'failed' || entry?.status === 'cancelled') {
+      throw paymentLinkRefused(id, entry.lastError ?? `the payment outbox entry is ${entry.status}`);
+    }
     const request =
       entry?.payload ??
       toPaymentRequest(id, toSessionLike(row), {
         id: row.user_id,
         name: (row.user_info as { name: string }).name,
       });
-    const make = (): Promise<PaymentLinkView> => payments.createLink(request);
+    // As in create(): the row learns the link before the entry completes, so a crash in between
+    // leaves the entry pending (delivered again, idempotently) rather than completed with no link.
+    const make = async (): Promise<PaymentLinkView> => {
+      const made = await payments.createLink(request);
+      await orders.setPayment(id, toOrderPayment(made), new Date(this.clock()));
+      return made;
+    };
     let payment: OrderPayment;
     try {
       // Through the outbox entry: an attempt already in flight (replayer, another request) is awaited, not repeated.
@@ -201,6 +236,10 @@ export class OrdersService {
         entry ? await outboxes.deliverInline('payment', entry.id, make) : await make(),
       );
     } catch (err: unknown) {
+      if (isOutboxEntryUndeliverableError(err)) {
+        throw paymentLinkRefused(id, err.lastError ?? `the payment outbox entry is ${err.status}`);
+      }
+      if (isPermanent(err)) throw paymentLinkRefused(id, refusalOf(err));
       throw new ServiceUnavailableError(
         'payment-processor',
         'the payment processor is unavailable; the link will be made later',
@@ -210,8 +249,11 @@ export class OrdersService {
         },
       );
     }
+    const stored = (await orders.get(id))?.payment as OrderPayment | null | undefined;
+    if (stored) return stored;
+    // Delivered by a holder that stopped before recording it on the row: record it now.
     await orders.setPayment(id, payment, new Date(this.clock()));
-    return ((await orders.get(id))?.payment as OrderPayment | null) ?? payment;
+    return payment;
   }
 
   /** Applies a dispatch event; idempotent and out-of-order safe. @throws NotFoundException */
@@ -268,7 +310,11 @@ export class OrdersService {
     }
   }
 
-  /** The first answer for this key, once the first request has finished (or the order as it is). */
+  /**
+   * The first answer for this key: once the first request has stored it, or — when it has not
+   * within duplicateWaitMs of writing the order (it died, or is stuck) — the order as it is then,
+   * frozen as the answer for every later replay and for the first request itself.
+   */
   private async replay(row: OrderRow, hash: string, key: string): Promise<OrderView> {
     if (row.request_hash !== hash) {
       throw new UnprocessableEntityException({
@@ -276,15 +322,33 @@ export class OrdersService {
         idempotencyKey: key,
       });
     }
-    // Real time on purpose: this waits on the first request's real I/O.
-    const deadline = Date.now() + this.deps.duplicateWaitMs;
+    // Measured from the order's creation, so a replay long after a dead first request answers at
+    // once; also never longer than duplicateWaitMs of real polling, whatever the clock says.
+    const deadline = new Date(row.created_at).getTime() + this.deps.duplicateWaitMs;
+    const pollUntil = Date.now() + this.deps.duplicateWaitMs;
     let current: OrderRow | undefined = row;
-    while (current && current.first_answer === null && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, DUPLICATE_POLL_MS));
+    while (current && current.first_answer === null && this.clock() < deadline && Date.now() < pollUntil) {
+      await sleep(DUPLICATE_POLL_MS);
       current = await this.deps.orders.get(row.id);
     }
     if (!current) throw new NotFoundException(`order ${row.id} not found`);
-    return (current.first_answer as OrderView | null) ?? toOrderView(current);
+    if (current.first_answer !== null) return current.first_answer as OrderView;
+    return (await this.deps.orders.freezeAnswer(row.id, toOrderView(current))) as OrderView;
+  }
+
+  /** Whether the order row is there, looked for (bounded) after a COMMIT that got no answer. */
+  private async committed(id: string): Promise<boolean> {
+    // Real time on purpose: this waits on the database's real I/O (a commit still being flushed).
+    const deadline = Date.now() + this.deps.commitCheckMs;
+    for (;;) {
+      try {
+        if (await this.deps.orders.get(id)) return true;
+      } catch {
+        // Not reachable yet: the outcome is still unknown, look again until the deadline.
+      }
+      if (Date.now() >= deadline) return false;
+      await sleep(COMMIT_CHECK_POLL_MS);
+    }
   }
 }
 
@@ -327,6 +391,28 @@ function toOrderPayment(link: PaymentLinkView): OrderPayment {
 
 function toSessionLike(row: OrderRow): Pick<SessionView, 'quote'> {
   return { quote: { fare: row.fare as { amount: number; currency: string } } };
+}
+
+/** 502: the payment processor refused this order's link for good; retrying cannot help. */
+function paymentLinkRefused(orderId: string, reason: string): BadGatewayException {
+  return new BadGatewayException({
+    message: `the payment processor refused the payment link for order ${orderId}: ${reason}`,
+    orderId,
+    service: 'payment-processor',
+    retry: false,
+  });
+}
+
+/** The error, with the downstream's own words when its 4xx body gave any. */
+function refusalOf(err: unknown): string {
+  const said = isHttpClientError(err) ? (err.body as { message?: unknown } | null)?.message : undefined;
+  const text = err instanceof Error ? err.message : String(err);
+  if (said === undefined) return text;
+  return `${text}: ${Array.isArray(said) ? said.join('; ') : String(said)}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function retryAfterOf(err: unknown): number | undefined {

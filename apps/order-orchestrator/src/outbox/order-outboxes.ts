@@ -16,6 +16,7 @@ import type { TpgClient } from '../clients/tpg.client';
 import type { OrdersRepository } from '../database/orders.repository';
 import type { OrchestratorTables } from '../database/orders.tables';
 import { orderStatusOfDispatch } from '../orders/order-status';
+import { OutboxEntryUndeliverableError } from './outbox-entry-undeliverable.error';
 
 export interface OrderOutboxesOptions {
   database: Database<OrchestratorTables>;
@@ -164,6 +165,9 @@ export class OrderOutboxes {
     for (;;) {
       const entry = await queue.get(entryId);
       if (entry.status === 'replayed' || entry.status === 'completed') return entry.result as T;
+      if (entry.status === 'failed' || entry.status === 'cancelled') {
+        throw new OutboxEntryUndeliverableError(entryId, entry.status, entry.lastError);
+      }
       if (entry.status !== 'replaying' && entry.status !== 'claimed') {
         throw new Error(
           `outbox entry ${entryId} is ${entry.status}: ${entry.lastError ?? 'not delivered yet'}`,
