@@ -1,10 +1,6 @@
 import { Pool } from 'pg';
 import request from 'supertest';
-import {
-  startSimulators,
-  type Simulators,
-  EPHEMERAL_PORTS,
-} from '../../downstream-simulators/src/simulators';
+import type { Simulators } from '../../downstream-simulators/src/simulators';
 import { createTestSchemaName, dropSchema, testDatabaseUrl } from '../../../test/support/postgres';
 import type { PaymentGatewayClient } from '../src/clients/payment-gateway.client';
 import { LeaseLostError, PaymentLinksRepository } from '../src/payment-links/payment-links.repository';
@@ -12,8 +8,7 @@ import { PAYMENT_GATEWAY_CLIENTS } from '../src/payment.tokens';
 import { GatewayInspector } from './support/gateway-inspector';
 import {
   eventually,
-  freePort,
-  startPaymentApp,
+  startPaymentAppWithSimulators,
   testBreakerOverrides,
   type PaymentApp,
 } from './support/payment-test-app';
@@ -70,21 +65,14 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
     ).rows[0];
 
   beforeAll(async () => {
-    const port = await freePort();
-    sims = await startSimulators({
-      ports: EPHEMERAL_PORTS,
-      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
-    });
-    pa = await startPaymentApp({
+    ({ sims, pa } = await startPaymentAppWithSimulators({
       databaseUrl,
       schema,
-      sims,
-      port,
       idempotencyLeaseMs: leaseMs,
       clock: () => Date.now() + offsetMs,
       // Midtrans answers slowly in one test: a call deadline well above its latency.
       breakerOverrides: testBreakerOverrides({ 'payment-midtrans': { callTimeoutMs: 5000 } }),
-    });
+    }));
     repository = pa.app.get(PaymentLinksRepository);
     pool = new Pool({ connectionString: databaseUrl, max: 2 });
   });
@@ -228,21 +216,14 @@ describe('Payment Processor: a Nicepay orphan whose tXid is not recorded yet', (
   let inspect: GatewayInspector;
 
   beforeAll(async () => {
-    const port = await freePort();
-    sims = await startSimulators({
-      ports: EPHEMERAL_PORTS,
-      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
-    });
-    pa = await startPaymentApp({
+    ({ sims, pa } = await startPaymentAppWithSimulators({
       databaseUrl,
       schema,
-      sims,
-      port,
       gateways: ['nicepay'],
       idempotencyLeaseMs: leaseMs,
       orphanGraceMs: graceMs,
       clock,
-    });
+    }));
     repository = pa.app.get(PaymentLinksRepository);
     const clients = pa.app.get<PaymentGatewayClient[]>(PAYMENT_GATEWAY_CLIENTS);
     nicepay = clients.find((client) => client.gateway === 'nicepay') as PaymentGatewayClient;

@@ -14,6 +14,7 @@ import {
   eventually,
   freePort,
   startPaymentApp,
+  startPaymentAppWithSimulators,
   testBreakerOverrides,
   type PaymentApp,
 } from './support/payment-test-app';
@@ -86,12 +87,7 @@ describe('Payment Processor (e2e, simulators + Postgres)', () => {
   let pool: Pool;
 
   beforeAll(async () => {
-    const port = await freePort();
-    sims = await startSimulators({
-      ports: EPHEMERAL_PORTS,
-      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
-    });
-    pa = await startPaymentApp({ databaseUrl, schema, sims, port });
+    ({ sims, pa } = await startPaymentAppWithSimulators({ databaseUrl, schema }));
     inspect = new GatewayInspector(sims);
     pool = new Pool({ connectionString: databaseUrl, max: 2 });
   });
@@ -372,20 +368,13 @@ describe('Payment Processor: an open breaker is skipped without a call', () => {
   let pa: PaymentApp;
 
   beforeAll(async () => {
-    const port = await freePort();
-    sims = await startSimulators({
-      ports: EPHEMERAL_PORTS,
-      paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
-    });
-    pa = await startPaymentApp({
+    ({ sims, pa } = await startPaymentAppWithSimulators({
       databaseUrl,
       schema,
-      sims,
-      port,
       breakerOverrides: testBreakerOverrides({
         'payment-midtrans': { failureThreshold: 2, timeoutMs: 60_000 },
       }),
-    });
+    }));
   });
 
   afterAll(async () => {

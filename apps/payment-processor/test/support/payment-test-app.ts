@@ -11,7 +11,11 @@ import {
   type GatewayName,
   type PaymentProcessorConfig,
 } from '../../src/config/payment-processor.config';
-import type { Simulators } from '../../../downstream-simulators/src/simulators';
+import {
+  EPHEMERAL_PORTS,
+  startSimulators,
+  type Simulators,
+} from '../../../downstream-simulators/src/simulators';
 
 /** Short deadlines so no test waits long; thresholds high unless a test wants a breaker to open. */
 export function testBreakerOverrides(extra: Partial<Record<string, object>> = {}): BreakerOverrides {
@@ -109,6 +113,23 @@ export async function startPaymentApp(options: PaymentAppOptions): Promise<Payme
     outbox: app.get(OrphanExpiryOutbox),
     close: () => app.close(),
   };
+}
+
+/** The in-process simulators on ephemeral ports, then the app (its webhooks where the simulators send them). */
+export async function startPaymentAppWithSimulators(
+  options: Omit<PaymentAppOptions, 'sims' | 'port'>,
+): Promise<{ sims: Simulators; pa: PaymentApp }> {
+  const port = await freePort();
+  const sims = await startSimulators({
+    ports: EPHEMERAL_PORTS,
+    paymentWebhookBaseUrl: `http://127.0.0.1:${port}`,
+  });
+  try {
+    return { sims, pa: await startPaymentApp({ ...options, sims, port }) };
+  } catch (err: unknown) {
+    await sims.stop();
+    throw err;
+  }
 }
 
 /** Polls `check` every 20 ms until it returns true or `timeoutMs` passes. */
