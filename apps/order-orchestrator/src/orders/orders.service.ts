@@ -12,6 +12,7 @@ import {
   type Breaker,
   type Clock,
 } from '@app/resilience';
+import { isEmail } from 'class-validator';
 import { createHash, randomUUID } from 'node:crypto';
 import type {
   DispatchRequest,
@@ -358,17 +359,35 @@ function requestHash(input: CreateOrderDto): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-function toDispatchRequest(orderId: string, session: SessionView, user: UserProfile): DispatchRequest {
+/**
+ * What TPG is asked for. User data is shaped to what TPG and the payment processor accept (a
+ * refusal of it would be permanent, leaving the order undelivered): the phone only when it is one,
+ * the name trimmed to 200 characters, else a placeholder.
+ */
+export function toDispatchRequest(orderId: string, session: SessionView, user: UserProfile): DispatchRequest {
   const phone = user.phone !== undefined && /^\+?[0-9 ()-]{4,32}$/.test(user.phone) ? user.phone : undefined;
   return {
     orderId,
     pickup: { lat: session.pickup.lat, lng: session.pickup.lng },
     dropoff: { lat: session.dropoff.lat, lng: session.dropoff.lng },
-    ...(phone === undefined ? {} : { passenger: { name: user.name, phone } }),
+    ...(phone === undefined ? {} : { passenger: { name: displayName(user.name, 'Passenger'), phone } }),
   };
 }
 
-function toPaymentRequest(
+/** An address for a user without a usable one: readable when the id allows, else derived from its hash. */
+function standInEmail(userId: string): string {
+  const readable = `${userId.replace(/[^A-Za-z0-9._-]/g, '.')}@customers.example.com`;
+  if (userId.length <= 64 && isEmail(readable)) return readable;
+  return `u-${createHash('sha256').update(userId).digest('hex').slice(0, 24)}@customers.example.com`;
+}
+
+/** Trimmed, at most 200 characters (TPG's and the payment processor's limit), never empty. */
+function displayName(name: string | undefined, fallback: string): string {
+  const trimmed = (name ?? '').trim().slice(0, 200).trim();
+  return trimmed === '' ? fallback : trimmed;
+}
+
+export function toPaymentRequest(
   orderId: string,
   session: Pick<SessionView, 'quote'>,
   user: UserProfile,
@@ -378,8 +397,11 @@ function toPaymentRequest(
     amount: session.quote.fare.amount,
     currency: 'IDR',
     customer: {
-      name: user.name,
-      email: user.email ?? `${user.id.replace(/[^A-Za-z0-9._-]/g, '.')}@customers.example.com`,
+      name: displayName(user.name, 'Customer'),
+      email:
+        user.email !== undefined && isEmail(user.email) && user.email.length <= 254
+          ? user.email
+          : standInEmail(user.id),
     },
     description: `Taxi ride ${orderId}`,
   };
