@@ -80,6 +80,36 @@ describe('downstream simulators: real API shapes', () => {
       expect(fetched.body).toMatchObject({ orderId: created.body.orderId, pickup: JAKARTA_MONAS });
     });
 
+    it('finds orders by partnerOrderId: the order when BBD has one, an empty list when not', async () => {
+      const created = await call<{ orderId: string }>(`${sims.urls.bbd}/v1/orders`, {
+        method: 'POST',
+        body: { ...order, partnerOrderId: 'ord-find' },
+        headers,
+      });
+      type Found = { orders: Array<{ orderId: string; partnerOrderId: string; status: string }> };
+      const found = await call<Found>(`${sims.urls.bbd}/v1/orders?partnerOrderId=ord-find`, { headers });
+      expect(found.status).toBe(200);
+      expect(found.body.orders).toEqual([
+        expect.objectContaining({
+          orderId: created.body.orderId,
+          partnerOrderId: 'ord-find',
+          status: 'searching',
+        }),
+      ]);
+
+      await call(`${sims.urls.bbd}/v1/orders/${created.body.orderId}/cancel`, { method: 'POST', headers });
+      const cancelled = await call<Found>(`${sims.urls.bbd}/v1/orders?partnerOrderId=ord-find`, { headers });
+      expect(cancelled.body.orders.map((o) => o.status)).toEqual(['cancelled']);
+
+      const none = await call<Found>(`${sims.urls.bbd}/v1/orders?partnerOrderId=ord-unknown`, { headers });
+      expect(none).toMatchObject({ status: 200, body: { orders: [] } });
+
+      const missing = await call(`${sims.urls.bbd}/v1/orders`, { headers });
+      expect(missing.status).toBe(400);
+      expect(missing.body).toMatchObject({ error: { code: 'VALIDATION_ERROR', field: 'partnerOrderId' } });
+      expect((await call(`${sims.urls.bbd}/v1/orders?partnerOrderId=ord-find`)).status).toBe(401);
+    });
+
     it('validates the order body naming the field', async () => {
       const { status, body } = await call(`${sims.urls.bbd}/v1/orders`, {
         method: 'POST',

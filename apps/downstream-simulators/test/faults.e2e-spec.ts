@@ -150,6 +150,21 @@ describe('fault injection through the control API', () => {
     });
   });
 
+  it('faults and counts the BBD partner-id lookup as find-orders, apart from create-order', async () => {
+    await putFault('bbd', { mode: 'error', status: 503, route: 'find-orders' });
+    expect(
+      await rawRequest(`${sims.urls.bbd}/v1/orders?partnerOrderId=p-1`, { headers: bbdHeaders }),
+    ).toMatchObject({ status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE' } } });
+    expect(
+      await rawRequest(`${sims.urls.bbd}/v1/orders`, {
+        method: 'POST',
+        body: { partnerOrderId: 'p-1', pickup: { lat: 0, lng: 0 }, dropoff: { lat: 0, lng: 0.01 } },
+        headers: bbdHeaders,
+      }),
+    ).toMatchObject({ status: 201 });
+    expect(sims.calls('bbd').routes).toEqual({ 'find-orders': 1, 'create-order': 1 });
+  });
+
   it('validates fault bodies naming the field and 404s unknown downstreams', async () => {
     const cases: Array<[unknown, string]> = [
       [{ mode: 'explode' }, 'mode'],

@@ -114,6 +114,12 @@ export class BbdSimulator {
           handle: authed((r) => this.createOrder(r)),
         },
         {
+          name: 'find-orders',
+          method: 'GET',
+          path: '/v1/orders',
+          handle: authed((r) => this.findOrders(r)),
+        },
+        {
           name: 'get-order',
           method: 'GET',
           path: '/v1/orders/:orderId',
@@ -191,6 +197,17 @@ export class BbdSimulator {
     this.orders.set(orderId, record);
     this.byPartnerId.set(partnerOrderId, orderId);
     return { status: 201, body: this.view(record) };
+  }
+
+  /** `GET /v1/orders?partnerOrderId=`: the partner's own lookup, for when a create's answer was lost. */
+  private findOrders({ query }: SimRequest): SimResponse {
+    const partnerOrderId = query.get('partnerOrderId');
+    if (partnerOrderId === null || partnerOrderId.trim() === '') {
+      return bbdError(400, 'VALIDATION_ERROR', 'partnerOrderId is required', 'partnerOrderId');
+    }
+    const orderId = this.byPartnerId.get(partnerOrderId);
+    const order = orderId === undefined ? undefined : this.orders.get(orderId);
+    return { status: 200, body: { orders: order ? [this.view(order)] : [] } };
   }
 
   private getOrder({ params }: SimRequest): SimResponse {
