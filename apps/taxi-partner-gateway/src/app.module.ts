@@ -20,18 +20,23 @@ import type { TpgTables } from './database/tpg.tables';
 import { DispatchController } from './dispatch/dispatch.controller';
 import { DispatchService } from './dispatch/dispatch.service';
 import {
+  BBD_CANCEL_QUEUE,
+  BBD_CANCEL_QUEUE_NAME,
   DISPATCH_EVENTS_OUTBOX,
   DISPATCH_EVENTS_OUTBOX_NAME,
   MANUAL_DISPATCH_QUEUE,
   MANUAL_DISPATCH_QUEUE_NAME,
   TPG_CONFIG,
   TPG_DATABASE,
+  type BbdCancelPayload,
+  type BbdCancelQueue,
   type DispatchEventsOutbox,
   type ManualDispatchPayload,
   type ManualDispatchQueue,
 } from './dispatch/dispatch.types';
 import { TpgWorkers } from './dispatch/tpg-workers';
 import { ManualDispatchController } from './manual-dispatch/manual-dispatch.controller';
+import { DuplicateBbdOrderCanceller } from './manual-dispatch/duplicate-bbd-order.canceller';
 import { ManualDispatchService } from './manual-dispatch/manual-dispatch.service';
 import { OperatorTokenGuard } from './manual-dispatch/operator-token.guard';
 import { VehiclesController } from './vehicles/vehicles.controller';
@@ -132,6 +137,12 @@ export class AppModule {
             new DeferredQueue<DispatchEvent>({ name: DISPATCH_EVENTS_OUTBOX_NAME, db, registry, clock }),
         },
         {
+          provide: BBD_CANCEL_QUEUE,
+          inject: [TPG_DATABASE],
+          useFactory: (db: Database<TpgTables>): BbdCancelQueue =>
+            new DeferredQueue<BbdCancelPayload>({ name: BBD_CANCEL_QUEUE_NAME, db, registry, clock }),
+        },
+        {
           provide: DispatchService,
           inject: [TPG_DATABASE, BbdClient, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX],
           useFactory: (
@@ -147,9 +158,13 @@ export class AppModule {
         },
         {
           provide: ManualDispatchService,
-          inject: [MANUAL_DISPATCH_QUEUE, DispatchService],
-          useFactory: (queue: ManualDispatchQueue, dispatches: DispatchService) =>
-            new ManualDispatchService(queue, dispatches),
+          inject: [MANUAL_DISPATCH_QUEUE, DispatchService, BbdClient, BBD_CANCEL_QUEUE],
+          useFactory: (
+            queue: ManualDispatchQueue,
+            dispatches: DispatchService,
+            bbd: BbdClient,
+            cancels: BbdCancelQueue,
+          ) => new ManualDispatchService(queue, dispatches, bbd, cancels),
         },
         {
           provide: TpgWorkers,
@@ -159,6 +174,7 @@ export class AppModule {
             OrderOrchestratorClient,
             MANUAL_DISPATCH_QUEUE,
             DISPATCH_EVENTS_OUTBOX,
+            BBD_CANCEL_QUEUE,
           ],
           useFactory: (
             dispatches: DispatchService,
@@ -166,17 +182,27 @@ export class AppModule {
             orchestrator: OrderOrchestratorClient,
             manualQueue: ManualDispatchQueue,
             outbox: DispatchEventsOutbox,
+            cancelQueue: BbdCancelQueue,
           ) =>
-            new TpgWorkers(dispatches, bbd, orchestrator, manualQueue, outbox, {
-              pollMs: config.replayPollMs,
-              replayBatchSize: config.replayBatchSize,
-              replayConcurrency: config.replayConcurrency,
-              bbdLeaseMs: bbdTimeout + 5000,
-              orchestratorLeaseMs: callTimeoutMs(config, 'order-orchestrator-callbacks') + 5000,
-            }),
+            new TpgWorkers(
+              dispatches,
+              bbd,
+              orchestrator,
+              manualQueue,
+              outbox,
+              cancelQueue,
+              new DuplicateBbdOrderCanceller(bbd, registry),
+              {
+                pollMs: config.replayPollMs,
+                replayBatchSize: config.replayBatchSize,
+                replayConcurrency: config.replayConcurrency,
+                bbdLeaseMs: bbdTimeout + 5000,
+                orchestratorLeaseMs: callTimeoutMs(config, 'order-orchestrator-callbacks') + 5000,
+              },
+            ),
         },
       ],
-      exports: [DispatchService, TpgWorkers, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX],
+      exports: [DispatchService, TpgWorkers, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX, BBD_CANCEL_QUEUE],
     };
   }
 }

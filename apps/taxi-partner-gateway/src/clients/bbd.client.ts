@@ -30,7 +30,10 @@ export interface BbdVacantVehicles {
 export interface BbdClientOptions {
   baseUrl: string;
   apiKey: string;
-  /** Guards create-order and vacant-vehicles (`bbd-dispatch`). */
+  /**
+   * Guards create-order, vacant-vehicles and the partner-id lookup (`bbd-dispatch`): the lookup
+   * decides whether an operator may send a taxi, so it shares fate with the order API it asks about.
+   */
   dispatchBreaker: Breaker;
   /** Guards tracking (`bbd-tracking`), so a tracking outage never blocks dispatch. */
   trackingBreaker: Breaker;
@@ -93,6 +96,40 @@ export class BbdClient {
     return checkOrder(data);
   }
 
+  /**
+   * BBD's orders for one partnerOrderId (at most one, creates being idempotent by it), any status;
+   * empty when BBD never took the order. Through `bbd-dispatch`; `signal` is the caller's deadline.
+   */
+  async findByPartnerOrderId(partnerOrderId: string, signal?: AbortSignal): Promise<BbdOrder[]> {
+    const { data } = await this.dispatchHttp.get<{ orders?: unknown }>('/v1/orders', {
+      query: { partnerOrderId },
+      signal,
+    });
+    return checkOrders(data);
+  }
+
+  /** findByPartnerOrderId for a caller already inside `bbd-dispatch` (the cancel replayer). */
+  async findByPartnerOrderIdWithin(partnerOrderId: string, signal: AbortSignal): Promise<BbdOrder[]> {
+    const { data } = await this.replayHttp.get<{ orders?: unknown }>('/v1/orders', {
+      query: { partnerOrderId },
+      signal,
+    });
+    return checkOrders(data);
+  }
+
+  /**
+   * Cancels a BBD order, for a caller already inside `bbd-dispatch` (the cancel replayer).
+   * @throws HttpClientError 409 (`ORDER_COMPLETED`) when BBD's trip is already over
+   */
+  async cancelOrderWithin(bbdOrderId: string, signal: AbortSignal): Promise<BbdOrder> {
+    const { data } = await this.replayHttp.post<BbdOrder>(
+      `/v1/orders/${encodeURIComponent(bbdOrderId)}/cancel`,
+      undefined,
+      { signal },
+    );
+    return checkOrder(data);
+  }
+
   async tracking(bbdOrderId: string): Promise<BbdTracking> {
     const { data } = await this.trackingHttp.get<BbdTracking>(
       `/v1/orders/${encodeURIComponent(bbdOrderId)}/tracking`,
@@ -125,7 +162,19 @@ function createBody(input: BbdCreateOrder): Record<string, unknown> {
 
 function checkOrder(data: BbdOrder): BbdOrder {
   if (data === null || typeof data !== 'object' || typeof data.orderId !== 'string') {
-    throw new Error('bbd: create-order answer without orderId');
+    throw new Error('bbd: order answer without orderId');
   }
   return data;
+}
+
+function checkOrders(data: { orders?: unknown } | null): BbdOrder[] {
+  if (data === null || typeof data !== 'object' || !Array.isArray(data.orders)) {
+    throw new Error('bbd: order lookup answer without orders');
+  }
+  return data.orders.map((order) => checkOrder(order as BbdOrder));
+}
+
+/** A BBD order that may still send (or is sending) a taxi: neither cancelled nor completed. */
+export function isActiveBbdOrder(order: BbdOrder): boolean {
+  return order.status !== 'cancelled' && order.status !== 'completed';
 }

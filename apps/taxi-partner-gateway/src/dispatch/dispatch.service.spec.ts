@@ -16,7 +16,7 @@ import type { TpgTables } from '../database/tpg.tables';
 import { ManualDispatchService } from '../manual-dispatch/manual-dispatch.service';
 import { isPermanentBbdRefusal } from './dispatch-failure';
 import { DispatchService } from './dispatch.service';
-import type { ManualDispatchPayload } from './dispatch.types';
+import type { BbdCancelPayload, ManualDispatchPayload } from './dispatch.types';
 
 /** A hand-written BBD: answers from a script, records what it was asked. */
 class FakeBbd {
@@ -30,6 +30,15 @@ class FakeBbd {
 
   createOrderWithin(input: BbdCreateOrder): Promise<BbdOrder> {
     return this.createOrder(input);
+  }
+
+  lookups: string[] = [];
+  /** BBD's answer to the partner-id lookup; by default BBD holds nothing. */
+  found: (partnerOrderId: string) => Promise<BbdOrder[]> = async () => [];
+
+  findByPartnerOrderId(partnerOrderId: string): Promise<BbdOrder[]> {
+    this.lookups.push(partnerOrderId);
+    return this.found(partnerOrderId);
   }
 
   order(): BbdOrder {
@@ -232,9 +241,11 @@ describe('DispatchService (unit, real Postgres)', () => {
 
   describe('operators (ManualDispatchService) never add a taxi to a dispatch already on BBD', () => {
     let operators: ManualDispatchService;
+    let cancels: DeferredQueue<BbdCancelPayload>;
 
     beforeEach(() => {
-      operators = new ManualDispatchService(manual, service);
+      cancels = new DeferredQueue<BbdCancelPayload>({ name: 'bbd-cancel', db: database, clock: () => now });
+      operators = new ManualDispatchService(manual, service, bbd as unknown as BbdClient, cancels);
     });
 
     /** A queued dispatch and its pending entry. */
@@ -266,6 +277,65 @@ describe('DispatchService (unit, real Postgres)', () => {
         bbdOrderId: 'BBD-o-c1',
       });
       expect((await manual.get(entry.id)).status).toBe('pending');
+    });
+
+    it('claim: BBD already holds the order (lost create answer) → recorded as dispatched, 409 naming it', async () => {
+      const { dispatch, entry } = await queued('o-lost');
+      const held: BbdOrder = {
+        orderId: 'BBD-lost',
+        partnerOrderId: 'o-lost',
+        status: 'searching',
+        vehicle: null,
+      };
+      bbd.found = async (partnerOrderId) => (partnerOrderId === 'o-lost' ? [held] : []);
+      expect(await conflict(operators.claim(entry.id, 'ana'))).toMatchObject({
+        statusCode: 409,
+        dispatchStatus: 'dispatched',
+        bbdOrderId: 'BBD-lost',
+      });
+      expect(bbd.lookups).toEqual(['o-lost']);
+      expect(await service.get(dispatch.id)).toMatchObject({ status: 'dispatched', bbdOrderId: 'BBD-lost' });
+      expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'dispatched']);
+      expect((await manual.get(entry.id)).status).toBe('pending');
+    });
+
+    it('claim: a cancelled BBD order does not block; BBD unreachable → claimed with bbdChecked false', async () => {
+      const first = await queued('o-cancelled');
+      bbd.found = async () => [
+        { orderId: 'BBD-x', partnerOrderId: 'o-cancelled', status: 'cancelled', vehicle: null },
+      ];
+      expect(await operators.claim(first.entry.id, 'ana')).toMatchObject({
+        status: 'claimed',
+        bbdChecked: true,
+      });
+      const second = await queued('o-unasked');
+      bbd.found = () => Promise.reject(new CircuitOpenError('bbd-dispatch', 1000));
+      expect(await operators.claim(second.entry.id, 'ana')).toMatchObject({
+        status: 'claimed',
+        bbdChecked: false,
+        bbdCheckFailure: 'bbd-dispatch circuit open',
+      });
+      expect(await service.get(second.dispatch.id)).toMatchObject({ status: 'queued' });
+    });
+
+    it('complete queues the BBD cancel with the completion, and not when the completion is refused', async () => {
+      const { dispatch, entry } = await queued('o-cancel');
+      await operators.claim(entry.id, 'ana');
+      await operators.complete(entry.id, { vehicleId: 'V-9' }, 'ana');
+      expect(await cancels.getByKey(dispatch.id)).toMatchObject({
+        status: 'pending',
+        payload: { dispatchId: dispatch.id, partnerOrderId: 'o-cancel' },
+      });
+
+      const other = await queued('o-nocancel');
+      await operators.claim(other.entry.id, 'ana');
+      jest.spyOn(cancels, 'enqueue').mockRejectedValueOnce(new Error('database gone'));
+      await expect(operators.complete(other.entry.id, { vehicleId: 'V-10' }, 'ana')).rejects.toThrow(
+        'database gone',
+      );
+      // One transaction: the completion rolled back with the failed enqueue.
+      expect((await manual.get(other.entry.id)).status).toBe('claimed');
+      expect(await service.get(other.dispatch.id)).toMatchObject({ status: 'queued' });
     });
 
     it('complete: 409 when a stale replay put the claimed dispatch on BBD; nothing is assigned', async () => {

@@ -103,6 +103,17 @@ export class DispatchService {
     return { bbdOrderId: updated.bbdOrderId, status: updated.status };
   }
 
+  /**
+   * BBD turned out to hold the order (a create whose answer was lost): a waiting dispatch becomes
+   * dispatched with it, orchestrator told; a dispatch no longer waiting is left as it is.
+   */
+  async adoptBbdOrder(dispatchId: string, order: BbdOrder): Promise<Dispatch | undefined> {
+    const dispatch = await this.repository.findById(dispatchId);
+    if (!dispatch || !WAITING.includes(dispatch.status)) return dispatch;
+    this.logger.warn(`dispatch ${dispatchId}: BBD already holds order ${order.orderId}; recorded`);
+    return this.markDispatched(dispatch, order, WAITING);
+  }
+
   /** An operator assigned a vehicle by radio: queued → driver_assigned, orchestrator told. */
   async assignDriver(dispatchId: string, vehicle: AssignedVehicle): Promise<Dispatch | undefined> {
     return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle });

@@ -4,7 +4,14 @@ import type { BbdClient } from '../clients/bbd.client';
 import type { DispatchEvent, OrderOrchestratorClient } from '../clients/order-orchestrator.client';
 import { isDefinitiveHttpRefusal, isPermanentBbdRefusal } from './dispatch-failure';
 import type { DispatchService } from './dispatch.service';
-import type { DispatchEventsOutbox, ManualDispatchPayload, ManualDispatchQueue } from './dispatch.types';
+import type { DuplicateBbdOrderCanceller } from '../manual-dispatch/duplicate-bbd-order.canceller';
+import type {
+  BbdCancelPayload,
+  BbdCancelQueue,
+  DispatchEventsOutbox,
+  ManualDispatchPayload,
+  ManualDispatchQueue,
+} from './dispatch.types';
 
 export interface TpgWorkersOptions {
   /** How often the replayers and the reconciler look for work (ms). */
@@ -19,13 +26,14 @@ export interface TpgWorkersOptions {
 }
 
 /**
- * The gateway's background work: the manual dispatch queue's replayer (through `bbd-dispatch`),
- * the ordered outbox of orchestrator events (through `order-orchestrator-callbacks`) and the
+ * The gateway's background work: the manual dispatch queue's replayer and the `bbd-cancel` queue's
+ * (both through `bbd-dispatch`), the ordered outbox of orchestrator events (through `order-orchestrator-callbacks`) and the
  * reconciler for crash leftovers. Started after bootstrap, stopped before the database closes.
  */
 export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
   readonly manualReplayer: QueueReplayer<ManualDispatchPayload>;
   readonly outboxReplayer: QueueReplayer<DispatchEvent>;
+  readonly cancelReplayer: QueueReplayer<BbdCancelPayload>;
   private readonly logger = new Logger('TpgWorkers');
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<unknown> | undefined;
@@ -36,6 +44,8 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
     orchestrator: OrderOrchestratorClient,
     manualQueue: ManualDispatchQueue,
     outbox: DispatchEventsOutbox,
+    cancelQueue: BbdCancelQueue,
+    canceller: DuplicateBbdOrderCanceller,
     private readonly options: TpgWorkersOptions,
   ) {
     this.manualReplayer = new QueueReplayer<ManualDispatchPayload>({
@@ -62,12 +72,22 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
       isPermanentFailure: isDefinitiveHttpRefusal,
       logger: options.logger,
     });
+    this.cancelReplayer = new QueueReplayer<BbdCancelPayload>({
+      queue: cancelQueue,
+      breaker: bbd.dispatchBreaker,
+      handler: (entry, signal) => canceller.cancelDuplicates(entry, signal),
+      pollIntervalMs: options.pollMs,
+      leaseMs: options.bbdLeaseMs,
+      isPermanentFailure: isPermanentBbdRefusal,
+      logger: options.logger,
+    });
     dispatches.onOutboxWrite(() => this.outboxReplayer.kick());
   }
 
   onApplicationBootstrap(): void {
     this.manualReplayer.start();
     this.outboxReplayer.start();
+    this.cancelReplayer.start();
     this.runReconcile();
     const every = Math.max(this.options.pollMs, 1000);
     this.reconcileTimer = setInterval(() => this.runReconcile(), every);
@@ -77,7 +97,12 @@ export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.reconcileTimer);
     this.reconcileTimer = undefined;
-    await Promise.all([this.manualReplayer.stop(), this.outboxReplayer.stop(), this.reconciling]);
+    await Promise.all([
+      this.manualReplayer.stop(),
+      this.outboxReplayer.stop(),
+      this.cancelReplayer.stop(),
+      this.reconciling,
+    ]);
   }
 
   private runReconcile(): void {

@@ -1,21 +1,24 @@
-import { ConflictException, NotFoundException } from '@nestjs/common';
+import { ConflictException, Logger, NotFoundException } from '@nestjs/common';
 import {
   isQueueEntryConflictError,
   isQueueEntryNotFoundError,
   QueueEntryNotFoundError,
   type DeferredQueueEntry,
 } from '@app/resilience';
+import type { BbdClient } from '../clients/bbd.client';
 import type { AssignedVehicle } from '../database/tpg.tables';
+import { describeBbdFailure } from '../dispatch/dispatch-failure';
 import { isDispatchNotWaitingError } from '../dispatch/dispatch-not-waiting.error';
 import type { DispatchService } from '../dispatch/dispatch.service';
 import {
   MANUAL_DISPATCH_QUEUE_NAME,
+  type BbdCancelQueue,
   type ManualDispatchPayload,
   type ManualDispatchQueue,
 } from '../dispatch/dispatch.types';
+import type { ListableStatus } from './dto/manual-dispatch.dto';
 
 const MAX_INT8 = 9_223_372_036_854_775_807n;
-import type { ListableStatus } from './dto/manual-dispatch.dto';
 
 /** One entry of the manual dispatch queue as operators see it. */
 export interface ManualDispatchItem {
@@ -29,7 +32,17 @@ export interface ManualDispatchItem {
   claimedAt?: string;
   attempts: number;
   vehicle?: AssignedVehicle;
+  /**
+   * Claim answer only: whether BBD was asked for the order before the claim. false (BBD down,
+   * breaker open) means BBD may hold it too; the completion cancels BBD's order later.
+   */
+  bbdChecked?: boolean;
+  /** Why BBD could not be asked (with `bbdChecked: false`). */
+  bbdCheckFailure?: string;
 }
+
+/** The outcome of asking BBD before a claim. */
+type BbdCheck = { bbdChecked: true } | { bbdChecked: false; bbdCheckFailure: string };
 
 /** One audited move of a manual dispatch entry. */
 export interface ManualDispatchAuditEvent {
@@ -42,9 +55,13 @@ export interface ManualDispatchAuditEvent {
 
 /** The operators' side of the manual dispatch queue. */
 export class ManualDispatchService {
+  private readonly logger = new Logger('ManualDispatchService');
+
   constructor(
     private readonly queue: ManualDispatchQueue,
     private readonly dispatches: DispatchService,
+    private readonly bbd: BbdClient,
+    private readonly bbdCancels: BbdCancelQueue,
   ) {}
 
   async list(status: ListableStatus | undefined, limit = 500): Promise<ManualDispatchItem[]> {
@@ -69,16 +86,23 @@ export class ManualDispatchService {
   /**
    * Exclusive: a second operator gets 409 naming the holder. Refused (409 naming the BBD order)
    * once the dispatch is no longer waiting for a taxi. A `failed` entry (BBD refused the order for
-   * good) is requeued and claimed, since the queue claims only pending entries.
+   * good) is requeued and claimed, since the queue claims only pending entries. BBD is asked
+   * first, when `bbd-dispatch` admits it: an order BBD already holds (its create answer was lost)
+   * is recorded on the dispatch, and the claim is refused like any dispatched one.
    */
   claim(id: string, operator: string): Promise<ManualDispatchItem> {
     return this.mapErrors(id, async () => {
       const current = await this.queue.get(id);
+      // Only a claim that can succeed is worth a BBD call.
+      const check =
+        current.status === 'pending' || current.status === 'failed'
+          ? await this.checkBbd(current.payload)
+          : undefined;
       const claimed = await this.dispatches.whileWaiting(current.payload.dispatchId, async (trx) => {
         if (current.status === 'failed') await this.queue.requeue(id, operator, { trx });
         return this.queue.claim(id, operator, { trx });
       });
-      return toItem(claimed);
+      return { ...toItem(claimed), ...check };
     });
   }
 
@@ -107,16 +131,44 @@ export class ManualDispatchService {
           entryStatus: current.status,
         });
       }
-      const completed = await this.dispatches.assignDriverWith(current.payload.dispatchId, vehicle, (trx) =>
-        this.queue.complete(
+      const { dispatchId, orderId } = current.payload;
+      const completed = await this.dispatches.assignDriverWith(dispatchId, vehicle, async (trx) => {
+        const done = await this.queue.complete(
           id,
           operator ?? 'operator-api',
           { vehicle },
           { force: operator === undefined, trx },
-        ),
-      );
+        );
+        // Committed with the completion, so a BBD order whose answer was lost is always cancelled.
+        await this.bbdCancels.enqueue(
+          {
+            key: dispatchId,
+            payload: { dispatchId, partnerOrderId: orderId },
+            reason: 'operator sent a taxi by radio',
+          },
+          trx,
+        );
+        return done;
+      });
       return toItem(completed);
     });
+  }
+
+  /** Asks BBD whether it holds the order; any failure leaves the decision to the operator. */
+  private async checkBbd(payload: ManualDispatchPayload): Promise<BbdCheck> {
+    let orders;
+    try {
+      // The dispatch's orderId is what the gateway sends BBD as partnerOrderId.
+      orders = await this.bbd.findByPartnerOrderId(payload.orderId);
+    } catch (err: unknown) {
+      const failure = describeBbdFailure(err);
+      this.logger.warn(`dispatch ${payload.dispatchId}: BBD not asked before the claim: ${failure}`);
+      return { bbdChecked: false, bbdCheckFailure: failure };
+    }
+    // A completed BBD order counts too: its taxi already served the passenger.
+    const held = orders.find((order) => order.status !== 'cancelled');
+    if (held) await this.dispatches.adoptBbdOrder(payload.dispatchId, held);
+    return { bbdChecked: true };
   }
 
   private async mapErrors<T>(id: string, fn: () => Promise<T>): Promise<T> {
