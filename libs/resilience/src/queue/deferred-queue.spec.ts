@@ -240,6 +240,7 @@ describe('DeferredQueue metrics', () => {
       success: 1,
       failure: 0,
       rejected: 2,
+      deferred: 0,
     });
     expect(await registry.metrics()).toContain(
       `deferred_queue_depth{queue="${second.name}",status="pending"} 1`,

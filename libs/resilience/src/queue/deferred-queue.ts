@@ -27,7 +27,7 @@ type SelectedEntry = {
 type EventRow = Omit<DeferredQueueEvent, 'id' | 'queue'> & { detail?: unknown };
 
 /** Outcome label of deferred_queue_replays_total. */
-export type ReplayOutcome = 'success' | 'failure' | 'rejected';
+export type ReplayOutcome = 'success' | 'failure' | 'rejected' | 'deferred';
 
 export interface MoveOptions {
   /** Lets someone other than the holder (e.g. a supervisor) act on a claimed entry. */
@@ -737,7 +737,7 @@ function registerMetrics(registry: Registry, queue: DeferredQueue<unknown>): Que
       labelNames: ['queue', 'outcome'],
       registers: [registry],
     });
-  for (const outcome of ['success', 'failure', 'rejected'] as const)
+  for (const outcome of ['success', 'failure', 'rejected', 'deferred'] as const)
     replays.inc({ queue: queue.name, outcome }, 0);
   return { depth, oldest, replays };
 }

@@ -4,7 +4,7 @@ import { createTestDatabase, TestDatabase } from '../../../../test/support/postg
 import { DeferredQueue } from './deferred-queue';
 import { deferredQueueMigrations } from './deferred-queue.migrations';
 import type { DeferredQueueEntry, DeferredQueueTables } from './deferred-queue.types';
-import { QueueReplayer, QueueReplayerOptions } from './queue-replayer';
+import { QueueReplayer, QueueReplayerOptions, ReplayDeferred } from './queue-replayer';
 import { ControllableBreaker } from './testing/controllable-breaker';
 
 interface Job {
@@ -326,7 +326,8 @@ describe('QueueReplayer', () => {
   });
 
   it('a handler still running when the call deadline fires keeps its entry until it settles, and its outcome counts', async () => {
-    const queue = newQueue();
+    const registry = new Registry();
+    const queue = newQueue(undefined, registry);
     const [entry] = await fill(queue, 1);
     let statusWhileLate: string | undefined;
     const late = async (e: DeferredQueueEntry<Job>): Promise<string> => {
@@ -339,6 +340,28 @@ describe('QueueReplayer', () => {
     expect(statusWhileLate).toBe('replaying');
     expect(result).toMatchObject({ handed: 1, succeeded: 1, failed: 0 });
     expect(await queue.get(entry.id)).toMatchObject({ status: 'replayed', result: 'done late' });
+    const replays = (await registry.getSingleMetric('deferred_queue_replays_total')?.get())?.values ?? [];
+    expect(
+      replays
+        .filter((v) => v.labels.queue === queue.name && v.value > 0)
+        .map((v) => [v.labels.outcome, v.value]),
+    ).toEqual([['success', 1]]);
+  });
+
+  it('a handler failing after the call deadline decides with its own error (here a permanent one)', async () => {
+    const queue = newQueue();
+    const [entry] = await fill(queue, 1);
+    class Refused extends Error {}
+    const late = async (): Promise<never> => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      throw new Refused('downstream refused this entry for good');
+    };
+    const result = await replayer(queue, new ControllableBreaker('slow', 20), late, {
+      isPermanentFailure: (err) => err instanceof Refused,
+    }).drainOnce();
+    expect(result).toMatchObject({ handed: 1, failed: 1 });
+    expect(await queue.get(entry.id)).toMatchObject({ status: 'failed' });
+    expect((await queue.get(entry.id)).lastError).toContain('refused this entry for good');
   });
 
   it('moves permanent failures to failed instead of retrying them', async () => {
@@ -355,6 +378,35 @@ describe('QueueReplayer', () => {
     await r.drainOnce();
     expect(await queue.get(entry.id)).toMatchObject({ status: 'failed', attempts: 1 });
     expect((await r.drainOnce()).handed).toBe(0);
+  });
+
+  it('a deferred replay is a healthy call for the breaker and puts its entry back for a later pass', async () => {
+    const manager = new CircuitBreakerManager({ logger: silent });
+    const breaker = manager.getOrCreate({ name: `deferring-${seq}`, failureThreshold: 1, timeoutMs: 60_000 });
+    const queue = newQueue();
+    const [first, second] = await fill(queue, 2);
+    const seen: number[] = [];
+    const r = new QueueReplayer<Job>({
+      queue,
+      breaker,
+      logger: silent,
+      concurrency: 1,
+      batchSize: 1,
+      handler: async (entry) => {
+        seen.push(entry.payload.n);
+        return entry.payload.n === 1 ? new ReplayDeferred('not visible at the gateway yet') : 'done';
+      },
+    });
+    expect(await r.drainOnce()).toMatchObject({ handed: 1, deferred: 1, failed: 0 });
+    // The pass ended at the deferral: no hot loop on an entry that came straight back.
+    expect(seen).toEqual([1]);
+    expect(breaker.state).toBe('closed');
+    expect(await queue.get(first.id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'not visible at the gateway yet',
+    });
+    expect((await queue.get(second.id)).status).toBe('pending');
   });
 
   it('runs on its own after start(), picks up kicked entries and stops after in-flight calls finish', async () => {

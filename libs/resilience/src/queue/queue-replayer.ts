@@ -33,6 +33,19 @@ export interface QueueReplayerOptions<P> {
   logger?: QueueLogger;
 }
 
+/**
+ * What a handler returns when the downstream answered but the entry is not done yet (e.g. what it
+ * must act on is not visible there yet): the breaker sees a healthy call, and the entry goes back
+ * to pending (an attempt counted, `reason` as its last error) for a later pass.
+ */
+export class ReplayDeferred {
+  constructor(readonly reason: string) {}
+}
+
+export function isReplayDeferred(value: unknown): value is ReplayDeferred {
+  return value instanceof ReplayDeferred;
+}
+
 export interface DrainResult {
   /** Handler calls made. */
   handed: number;
@@ -40,6 +53,8 @@ export interface DrainResult {
   failed: number;
   /** Entries the breaker refused (returned to pending untouched). */
   rejected: number;
+  /** Handler calls that returned ReplayDeferred (back to pending for a later pass). */
+  deferred: number;
   /** Leases that had expired and were returned to pending at the start of the pass. */
   expired: number;
 }
@@ -167,7 +182,7 @@ export class QueueReplayer<P> {
   }
 
   private async drain(): Promise<DrainResult> {
-    const result: DrainResult = { handed: 0, succeeded: 0, failed: 0, rejected: 0, expired: 0 };
+    const result: DrainResult = { handed: 0, succeeded: 0, failed: 0, rejected: 0, deferred: 0, expired: 0 };
     result.expired = await this.queue.expireLeases(this.id);
     for (;;) {
       if (this.stopping) return result;
@@ -181,10 +196,11 @@ export class QueueReplayer<P> {
         ordered: this.ordered,
       });
       if (entries.length === 0) return result;
-      const failedBefore = result.failed;
+      const notDoneBefore = result.failed + result.deferred;
       const halted = await this.handBatch(entries, careful ? 1 : this.concurrency, result);
-      // After a failure the rest waits for the next poll: no hot loop on a downstream the breaker still admits.
-      if (halted || result.failed > failedBefore) return result;
+      // After a failure or a deferral the rest waits for the next poll: no hot loop on an entry
+      // that came straight back to pending, nor on a downstream the breaker still admits.
+      if (halted || result.failed + result.deferred > notDoneBefore) return result;
     }
   }
 
@@ -251,27 +267,31 @@ export class QueueReplayer<P> {
         handling = this.handler(entry, AbortSignal.any([signal, this.shutdown.signal]));
         return handling;
       });
-      outcome = 'success';
+      outcome = isReplayDeferred(value) ? 'deferred' : 'success';
     } catch (err: unknown) {
       error = err;
       outcome = isBreakerRejection(err) ? 'rejected' : 'failure';
     }
-    this.queue.recordReplay(outcome);
     if (outcome === 'failure' && handling) {
       // The breaker's deadline ended the call, but the handler may still be acting (a write after
       // the downstream answered). The entry stays leased until it settles, and what it did decides.
       const settled = await settle(handling, this.leaseMs - (Date.now() - renewedAt) - LEASE_MARGIN_MS);
       if (settled === undefined) {
+        this.queue.recordReplay(outcome);
         this.logger.error(
           `queue ${this.queue.name}: entry ${entry.id}'s handler outlived the breaker deadline and its lease; left to expire`,
         );
         return outcome;
       }
       if (settled.ok) {
-        outcome = 'success';
+        outcome = isReplayDeferred(settled.value) ? 'deferred' : 'success';
         value = settled.value;
+      } else if (!isAbortOrDeadline(settled.error)) {
+        // The handler's own failure says more than the deadline (and may be permanent).
+        error = settled.error;
       }
     }
+    this.queue.recordReplay(outcome);
     try {
       await this.record(entry, outcome, value, error, result);
     } catch (err: unknown) {
@@ -295,6 +315,11 @@ export class QueueReplayer<P> {
         result.handed++;
         result.succeeded++;
         await this.queue.markReplayed(entry.id, this.id, value);
+        return;
+      case 'deferred':
+        result.handed++;
+        result.deferred++;
+        await this.queue.markFailedAttempt(entry.id, this.id, (value as ReplayDeferred).reason);
         return;
       case 'rejected':
         result.rejected++;
@@ -330,6 +355,12 @@ function message(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+/** The handler only echoed the abort or the deadline that ended the call. */
+function isAbortOrDeadline(err: unknown): boolean {
+  const { name, code } = (err ?? {}) as { name?: unknown; code?: unknown };
+  return name === 'AbortError' || code === 'ABORT_ERR' || code === 'CALL_TIMEOUT';
+}
+
 /** Kept back from a lease when waiting inside it, so the lease cannot run out under the wait. */
 const LEASE_MARGIN_MS = 1000;
 
@@ -337,7 +368,7 @@ const LEASE_MARGIN_MS = 1000;
 async function settle(
   promise: Promise<unknown>,
   ms: number,
-): Promise<{ ok: true; value: unknown } | { ok: false } | undefined> {
+): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
@@ -347,7 +378,7 @@ async function settle(
     return await Promise.race([
       promise.then(
         (value) => ({ ok: true as const, value }),
-        () => ({ ok: false as const }),
+        (error: unknown) => ({ ok: false as const, error }),
       ),
       late,
     ]);
