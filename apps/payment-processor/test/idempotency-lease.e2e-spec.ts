@@ -146,7 +146,8 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
 
   it('a slow request taken over answers 409 + Retry-After, not 201; one link stays payable', async () => {
     const inspect = new GatewayInspector(sims);
-    await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 600 });
+    // Long enough that the takeover below always lands while the first call is still out.
+    await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 3000 });
     sims.resetCalls();
     const orderId = `ord-lease-${Date.now()}`;
     const body = linkRequest(orderId);
@@ -154,8 +155,10 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
 
     const slow = post().then((res) => res);
     await eventually(async () => (sims.calls('midtrans').routes['snap-create'] ?? 0) >= 1);
-    // The slow request's lease runs out while Midtrans is still working on it.
+    // The slow request's lease runs out while Midtrans is still working on it; Midtrans answers
+    // the takeover at once (the slow call keeps its delay).
     offsetMs += leaseMs + 1000;
+    await sims.faults.clear();
     const takeover = await post();
     const slowAnswer = await slow;
 
@@ -183,7 +186,7 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
   });
 
   it('a 409 for a key in progress carries Retry-After', async () => {
-    await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 300 });
+    await sims.faults.set('midtrans', { mode: 'latency', latencyMs: 3000 });
     const orderId = `ord-busy-${Date.now()}`;
     const body = linkRequest(orderId);
     const first = request(pa.url)
@@ -261,9 +264,12 @@ describe('Payment Processor: a Nicepay orphan whose tXid is not recorded yet', (
 
   it('is retried while the slow request may still record its tXid, then cancelled by it', async () => {
     const { link, tXid, url } = await registeredThenTakenOver(`np-late-${Date.now()}`);
-    await pa.outbox.drainOnce();
-    // Registering the reference again answers "duplicate" and no tXid: not given up inside the grace.
+    const failuresBefore = nicepay.breaker.counts.totalFailures;
+    for (let pass = 0; pass < 3; pass++) await pa.outbox.drainOnce();
+    // Registering the reference again answers "duplicate" and no tXid: not given up inside the
+    // grace, and no failure of Nicepay's breaker (Nicepay answered; the orphan is just not done).
     expect(await entryStatus(link.id)).toBe('pending');
+    expect(nicepay.breaker.counts.totalFailures).toBe(failuresBefore);
     expect(await inspect.payable('nicepay', link.id, { tXid, amount: link.amount })).toBe(true);
 
     // The slow request records what Nicepay answered it (then its answer is fenced off).
@@ -278,6 +284,36 @@ describe('Payment Processor: a Nicepay orphan whose tXid is not recorded yet', (
       return (await entryStatus(link.id)) === 'replayed';
     });
     expect(await inspect.payable('nicepay', link.id, { tXid, amount: link.amount })).toBe(false);
+  });
+
+  it('is given up at once when no request can record its tXid any more (found by resolveUnknown)', async () => {
+    const key = `np-orphan-${Date.now()}`;
+    const link = {
+      id: `lnk-np-${Date.now().toString(36)}-r`,
+      orderId: key,
+      amount: 25_000,
+      customer: { name: 'Dewi', email: 'dewi@example.com' },
+    };
+    await repository.claimKey(key, 'h', link, clock(), leaseMs);
+    await repository.startAttempt({ key, linkId: link.id, leaseMs }, 0, 'nicepay', clock());
+    await nicepay.create({ reference: link.id, ...link }, new AbortController().signal);
+    // The request itself gave up on the attempt and queued the orphan (attempt row: failure).
+    await repository.recordOrphan(
+      {
+        gateway: 'nicepay',
+        reference: link.id,
+        gatewayRef: null,
+        amount: link.amount,
+        orderId: key,
+        customer: link.customer,
+        reason: 'unknown outcome',
+        foundAtMs: clock(),
+      },
+      'timeout; registered, but its tXid is unknown',
+      clock(),
+    );
+    await pa.outbox.drainOnce();
+    expect(await entryStatus(link.id)).toBe('failed');
   });
 
   it('is given up as unresolvable once the grace period is over', async () => {

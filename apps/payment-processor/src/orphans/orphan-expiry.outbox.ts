@@ -5,7 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { DeferredQueue, QueueReplayer, type DeferredQueueEntry, type KyselyLike } from '@app/resilience';
+import {
+  DeferredQueue,
+  QueueReplayer,
+  ReplayDeferred,
+  type DeferredQueueEntry,
+  type KyselyLike,
+} from '@app/resilience';
 import { Counter, Registry } from 'prom-client';
 import type { GatewayName } from '../config/payment-processor.config';
 import { PAYMENT_DATABASE, type PaymentDatabase } from '../database/payment-database';
@@ -31,16 +37,17 @@ export interface OrphanListener {
   onOrphanClosed(orphan: OrphanExpiry, outcome: ExpiryOutcome): Promise<void>;
   /** The gateway id recorded for the orphan since it was queued, if any. */
   gatewayRefOf(orphan: OrphanExpiry): Promise<string | null>;
+  /** Whether the request that made the attempt may still record its outcome (its row says `started`). */
+  attemptInFlight(orphan: OrphanExpiry): Promise<boolean>;
   /** Records a gateway id learnt while expiring. */
   rememberGatewayRef(orphan: OrphanExpiry, gatewayRef: string): Promise<void>;
 }
 
 /** Not settled inside the grace period (absent, or its id not known yet): a request in flight may yet land or record it. */
-class OrphanNotSettledError extends Error {
-  constructor(orphan: OrphanExpiry, why: string) {
-    super(`${orphan.gateway}: ${orphan.reference} ${why}; checking again until the grace period ends`);
-    this.name = 'OrphanNotSettledError';
-  }
+function notSettled(orphan: OrphanExpiry, why: string): ReplayDeferred {
+  return new ReplayDeferred(
+    `${orphan.gateway}: ${orphan.reference} ${why}; checking again until the grace period ends`,
+  );
 }
 
 /**
@@ -141,7 +148,7 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
     client: PaymentGatewayClient,
     entry: DeferredQueueEntry<OrphanExpiry>,
     signal: AbortSignal,
-  ): Promise<ExpiryOutcome> {
+  ): Promise<ExpiryOutcome | ReplayDeferred> {
     const listener = this.listener;
     const recorded = entry.payload.gatewayRef ?? (await listener?.gatewayRefOf(entry.payload)) ?? null;
     const orphan: OrphanExpiry = { ...entry.payload, gatewayRef: recorded };
@@ -151,11 +158,16 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
         await listener?.rememberGatewayRef(orphan, gatewayRef);
       });
     } catch (err: unknown) {
-      if (err instanceof UnresolvableOrphanError && this.withinGrace(orphan)) {
-        // The request that made the link may have been slow, not dead, and record its id yet
-        // (a Nicepay tXid): ask again until the grace period ends, then give up loudly.
+      if (
+        err instanceof UnresolvableOrphanError &&
+        this.withinGrace(orphan) &&
+        (await listener?.attemptInFlight(orphan))
+      ) {
+        // The request that made the link was taken over while slow, not dead, and may record its
+        // id yet (a Nicepay tXid): ask again until the grace period ends, then give up loudly.
+        // The gateway answered, so this is no failure of the gateway's breaker.
         this.expiries.inc({ gateway: client.gateway, outcome: 'retry' });
-        throw new OrphanNotSettledError(orphan, `cannot be expired yet (${err.message})`);
+        return notSettled(orphan, `cannot be expired yet (${err.message})`);
       }
       if (err instanceof UnresolvableOrphanError) {
         this.expiries.inc({ gateway: client.gateway, outcome: 'unresolvable' });
@@ -167,7 +179,7 @@ export class OrphanExpiryOutbox implements OnApplicationBootstrap, OnModuleDestr
     }
     if (outcome === 'absent' && this.withinGrace(orphan)) {
       this.expiries.inc({ gateway: client.gateway, outcome: 'retry' });
-      throw new OrphanNotSettledError(orphan, 'not found yet');
+      return notSettled(orphan, 'not found yet');
     }
     this.expiries.inc({ gateway: client.gateway, outcome });
     if (outcome === 'paid') {

@@ -201,6 +201,17 @@ export class PaymentLinksRepository {
       .execute();
   }
 
+  /** The outcome stored on an attempt (`started` while its request has not recorded one), if any. */
+  async attemptOutcome(linkId: string, gateway: GatewayName): Promise<AttemptOutcome | undefined> {
+    const row = await this.db
+      .selectFrom('payment_attempts')
+      .select('outcome')
+      .where('link_id', '=', linkId)
+      .where('gateway', '=', gateway)
+      .executeTakeFirst();
+    return row?.outcome;
+  }
+
   /** The gateway id stored on an attempt, or null. */
   async attemptGatewayRef(linkId: string, gateway: GatewayName): Promise<string | null> {
     const row = await this.db

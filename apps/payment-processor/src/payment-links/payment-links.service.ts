@@ -80,6 +80,8 @@ export class PaymentLinksService implements OnModuleInit {
     this.outbox.setListener({
       onOrphanClosed: (orphan, outcome) => this.onOrphanClosed(orphan, outcome),
       gatewayRefOf: (orphan) => this.repository.attemptGatewayRef(orphan.reference, orphan.gateway),
+      attemptInFlight: async (orphan) =>
+        (await this.repository.attemptOutcome(orphan.reference, orphan.gateway)) === 'started',
       rememberGatewayRef: (orphan, gatewayRef) =>
         this.repository.setAttemptGatewayRef(
           orphan.reference,
