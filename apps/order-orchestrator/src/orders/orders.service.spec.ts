@@ -245,6 +245,21 @@ describe('OrdersService.create when COMMIT gets no answer', () => {
     expect((await orders.history('u-1', 10)).filter((row) => row.session_id === 'ses_abort')).toEqual([]);
     expect(calls.dispatch).toBe(0);
   });
+  it('cuts each look at the bound: a read that never answers (stalled pool) still ends in 503', async () => {
+    const { service, orders } = build(
+      db,
+      { dispatch: dispatched, createLink: () => Promise.reject(new Error('not used')) },
+      { commitCheckMs: 300 },
+    );
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // Every look for the row hangs, as a read on a stalled connection does.
+    jest.spyOn(orders, 'get').mockImplementation(() => new Promise(() => undefined));
+    const err: unknown = await service.create({ ...cash, sessionId: 'ses_abort' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(new ApiExceptionFilter().describe(err, httpRequest).status).toBe(HttpStatus.SERVICE_UNAVAILABLE);
+  });
 });
 
 describe('OrdersService.create replays', () => {
