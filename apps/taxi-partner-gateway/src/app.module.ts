@@ -144,27 +144,30 @@ export class AppModule {
         },
         {
           provide: DispatchService,
-          inject: [TPG_DATABASE, BbdClient, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX],
+          inject: [TPG_DATABASE, BbdClient, MANUAL_DISPATCH_QUEUE, DISPATCH_EVENTS_OUTBOX, BBD_CANCEL_QUEUE],
           useFactory: (
             db: Database<TpgTables>,
             bbd: BbdClient,
             manualQueue: ManualDispatchQueue,
             outbox: DispatchEventsOutbox,
+            cancels: BbdCancelQueue,
           ) =>
-            new DispatchService(db.db, new DispatchRepository(db.db), bbd, manualQueue, outbox, clock, {
-              duplicateWaitMs: bbdTimeout + 1000,
-              stalePendingMs: bbdTimeout + 5000,
-            }),
+            new DispatchService(
+              db.db,
+              new DispatchRepository(db.db),
+              bbd,
+              manualQueue,
+              outbox,
+              cancels,
+              clock,
+              { duplicateWaitMs: bbdTimeout + 1000, stalePendingMs: bbdTimeout + 5000 },
+            ),
         },
         {
           provide: ManualDispatchService,
-          inject: [MANUAL_DISPATCH_QUEUE, DispatchService, BbdClient, BBD_CANCEL_QUEUE],
-          useFactory: (
-            queue: ManualDispatchQueue,
-            dispatches: DispatchService,
-            bbd: BbdClient,
-            cancels: BbdCancelQueue,
-          ) => new ManualDispatchService(queue, dispatches, bbd, cancels),
+          inject: [MANUAL_DISPATCH_QUEUE, DispatchService, BbdClient],
+          useFactory: (queue: ManualDispatchQueue, dispatches: DispatchService, bbd: BbdClient) =>
+            new ManualDispatchService(queue, dispatches, bbd),
         },
         {
           provide: TpgWorkers,

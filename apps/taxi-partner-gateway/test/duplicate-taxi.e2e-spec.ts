@@ -4,6 +4,7 @@ import {
   EPHEMERAL_PORTS,
 } from '../../downstream-simulators/src/simulators';
 import { BBD_CANCEL_QUEUE, type BbdCancelQueue } from '../src/dispatch/dispatch.types';
+import { TpgWorkers } from '../src/dispatch/tpg-workers';
 import {
   call,
   dispatchBody,
@@ -87,6 +88,26 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
     return answer as JsonResponse<Item>;
   }
 
+  /**
+   * The `bbd-cancel` entry of `dispatchId` once `done` holds; the tests below poll every 60 s, so
+   * each check kicks the cancel replayer instead (no replay can interleave with their assertions).
+   */
+  async function cancelEntryOnce(
+    what: string,
+    dispatchId: string,
+    done: (e: { status: string; attempts: number }) => boolean,
+  ) {
+    const cancels = tpg.app.get<BbdCancelQueue>(BBD_CANCEL_QUEUE);
+    const workers = tpg.app.get(TpgWorkers);
+    await waitFor(what, async () => {
+      const entry = await cancels.getByKey(dispatchId);
+      if (entry !== undefined && done(entry)) return true;
+      workers.cancelReplayer.kick();
+      return false;
+    });
+    return cancels.getByKey(dispatchId);
+  }
+
   async function duplicatesCancelled(): Promise<number> {
     const text = await (await fetch(`${tpg.url}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith('tpg_duplicate_bbd_orders_cancelled_total '));
@@ -147,7 +168,14 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
   });
 
   it('BBD down at the claim: claimed unchecked, completed; BBD held the order → cancelled once BBD heals', async () => {
-    tpg = await startTpg({ bbdUrl: sims.urls.bbd, orderOrchestratorUrl: orchestrator.url });
+    tpg = await startTpg({
+      bbdUrl: sims.urls.bbd,
+      orderOrchestratorUrl: orchestrator.url,
+      // Replays only when kicked, so the cancel entry is still pending when checked (an open breaker
+      // would also schedule one on its own).
+      breakerOverrides: NEVER_TRIPS,
+      replayPollMs: 60_000,
+    });
     for (const route of ['create-order', 'find-orders', 'cancel-order'])
       await sims.faults.set('bbd', { mode: 'error', status: 503, route });
     const body = dispatchBody('down');
@@ -169,12 +197,12 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
       operator(),
     );
     expect(done.status).toBe(200);
-    const cancels = tpg.app.get<BbdCancelQueue>(BBD_CANCEL_QUEUE);
-    await waitFor('a cancel attempt while BBD is down', async () => {
-      const cancel = await cancels.getByKey(created.body.id);
-      return cancel !== undefined && cancel.attempts > 0;
-    });
-    expect(await cancels.getByKey(created.body.id)).toMatchObject({ status: 'pending' });
+    const attempted = await cancelEntryOnce(
+      'a cancel attempt while BBD is down',
+      created.body.id,
+      (e) => e.attempts > 0 && e.status !== 'replaying',
+    );
+    expect(attempted).toMatchObject({ status: 'pending' });
 
     // BBD had taken the order (the create's answer was lost); only create-order works again.
     await sims.faults.set('bbd', { mode: 'latency', latencyMs: 0, route: 'create-order' });
@@ -182,17 +210,13 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
     expect(await duplicatesCancelled()).toBe(0);
 
     await sims.faults.clear('bbd');
-    await waitFor('the BBD order cancelled', () =>
-      sims.bbdOrders().some((o) => o.orderId === bbdOrderId && o.status === 'cancelled'),
-    );
-    await waitFor(
+    const replayed = await cancelEntryOnce(
       'the cancel entry replayed',
-      async () => (await cancels.getByKey(created.body.id))?.status === 'replayed',
+      created.body.id,
+      (e) => e.status === 'replayed',
     );
-    expect((await cancels.getByKey(created.body.id))?.result).toEqual({
-      cancelled: [bbdOrderId],
-      completed: [],
-    });
+    expect(sims.bbdOrders().find((o) => o.orderId === bbdOrderId)?.status).toBe('cancelled');
+    expect(replayed?.result).toEqual({ cancelled: [bbdOrderId], onTrip: [], completed: [] });
     expect(await duplicatesCancelled()).toBe(1);
     expect((await call('GET', `${tpg.url}/dispatches/${created.body.id}`)).body).toMatchObject({
       status: 'driver_assigned',
@@ -205,6 +229,8 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
       bbdUrl: sims.urls.bbd,
       orderOrchestratorUrl: orchestrator.url,
       breakerOverrides: NEVER_TRIPS,
+      // A manual replay between the claim's lookup and the claim would make a third find-orders call.
+      replayPollMs: 60_000,
     });
     await sims.faults.set('bbd', { mode: 'error', status: 503, route: 'create-order' });
     const body = dispatchBody('clean');
@@ -222,12 +248,12 @@ describe('Taxi Partner Gateway: one taxi per order when BBD answers are lost (e2
         )
       ).status,
     ).toBe(200);
-    const cancels = tpg.app.get<BbdCancelQueue>(BBD_CANCEL_QUEUE);
-    await waitFor(
+    const replayed = await cancelEntryOnce(
       'the cancel entry replayed',
-      async () => (await cancels.getByKey(created.body.id))?.status === 'replayed',
+      created.body.id,
+      (e) => e.status === 'replayed',
     );
-    expect((await cancels.getByKey(created.body.id))?.result).toEqual({ cancelled: [], completed: [] });
+    expect(replayed?.result).toEqual({ cancelled: [], onTrip: [], completed: [] });
     expect(sims.calls('bbd').routes['cancel-order']).toBeUndefined();
     expect(sims.calls('bbd').routes['find-orders']).toBe(2);
     expect(await duplicatesCancelled()).toBe(0);

@@ -174,7 +174,10 @@ function checkOrders(data: { orders?: unknown } | null): BbdOrder[] {
   return data.orders.map((order) => checkOrder(order as BbdOrder));
 }
 
-/** A BBD order that may still send (or is sending) a taxi: neither cancelled nor completed. */
-export function isActiveBbdOrder(order: BbdOrder): boolean {
-  return order.status !== 'cancelled' && order.status !== 'completed';
+/** BBD's statuses of an order whose taxi has not picked the passenger up yet (safe to cancel). */
+const BEFORE_PICKUP: readonly string[] = ['searching', 'driver_assigned'];
+
+/** A BBD order whose taxi is still looking for, or driving to, the passenger. */
+export function isBbdOrderBeforePickup(order: BbdOrder): boolean {
+  return BEFORE_PICKUP.includes(order.status);
 }

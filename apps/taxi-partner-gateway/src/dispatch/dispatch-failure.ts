@@ -45,12 +45,23 @@ export function isDefinitiveHttpRefusal(err: unknown): boolean {
 }
 
 /**
- * BBD refused this order for good, so replaying it again is pointless (the entry is parked as
- * `failed` for an operator). 401/403 are about our credentials, not the order: they refuse every
- * order alike and must not park the whole queue.
+ * BBD refused this one order for good, so replaying it again is pointless (the entry is parked as
+ * `failed` for an operator): a 422, or a 400 whose body is BBD's `VALIDATION_ERROR` about a field
+ * of the order. Every other 4xx (401/403 our key, 404/409/413 or a bare 400 from a wrong base URL,
+ * API version or proxy) would refuse every order alike: it stays retryable, so it cannot park the
+ * whole queue in one pass.
  */
 export function isPermanentBbdRefusal(err: unknown): boolean {
-  return (
-    isDefinitiveHttpRefusal(err) && !(isHttpClientError(err) && (err.status === 401 || err.status === 403))
-  );
+  if (!isHttpClientError(err)) return false;
+  if (err.status === 422) return true;
+  return err.status === 400 && bbdErrorCode(err.body) === 'VALIDATION_ERROR';
+}
+
+/** `error.code` of BBD's error body `{error: {code, message, field?}}`. */
+function bbdErrorCode(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (error === null || typeof error !== 'object') return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }

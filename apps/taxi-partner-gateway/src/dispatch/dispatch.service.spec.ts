@@ -1,4 +1,5 @@
 import { ConflictException } from '@nestjs/common';
+import { sql, type Transaction } from 'kysely';
 import {
   CircuitOpenError,
   DeferredQueue,
@@ -59,6 +60,7 @@ describe('DispatchService (unit, real Postgres)', () => {
   let bbd: FakeBbd;
   let manual: DeferredQueue<ManualDispatchPayload>;
   let outbox: DeferredQueue<DispatchEvent>;
+  let cancels: DeferredQueue<BbdCancelPayload>;
   let service: DispatchService;
   let now: number;
 
@@ -80,12 +82,14 @@ describe('DispatchService (unit, real Postgres)', () => {
     bbd = new FakeBbd();
     manual = new DeferredQueue<ManualDispatchPayload>({ name: 'manual-dispatch', db: database, clock });
     outbox = new DeferredQueue<DispatchEvent>({ name: 'dispatch-events-outbox', db: database, clock });
+    cancels = new DeferredQueue<BbdCancelPayload>({ name: 'bbd-cancel', db: database, clock });
     service = new DispatchService(
       database.db,
       new DispatchRepository(database.db),
       bbd as unknown as BbdClient,
       manual,
       outbox,
+      cancels,
       clock,
       { duplicateWaitMs: 200, duplicatePollMs: 10, stalePendingMs: 10_000 },
     );
@@ -151,7 +155,7 @@ describe('DispatchService (unit, real Postgres)', () => {
     expect((await service.get(dispatch.id))?.status).toBe('dispatched');
   });
 
-  it('reconcile queues a dispatch whose request died mid-call and applies an unapplied operator completion', async () => {
+  it('reconcile queues a dispatch whose request died mid-call and applies an unapplied operator completion, queueing the BBD cancel', async () => {
     const repository = new DispatchRepository(database.db);
     const { dispatch } = await repository.insertOrGet(
       {
@@ -177,6 +181,11 @@ describe('DispatchService (unit, real Postgres)', () => {
       vehicle: { vehicleId: 'V-9' },
     });
     expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'driver_assigned']);
+    // A BBD order whose answer was lost must be cancelled here too, as after a normal completion.
+    expect(await cancels.getByKey(dispatch.id)).toMatchObject({
+      status: 'pending',
+      payload: { dispatchId: dispatch.id, partnerOrderId: 'o-6' },
+    });
   });
 
   it('reconcile repairs each row on its own: a failing row is counted and the others still repaired', async () => {
@@ -231,21 +240,26 @@ describe('DispatchService (unit, real Postgres)', () => {
     expect((await service.get(dispatch.id))?.status).toBe('dispatched');
   });
 
-  it('a BBD 4xx is a permanent refusal of the order, except 408/429 (timing) and 401/403 (our key)', () => {
-    const refusal = (status: number) => new HttpClientError('bbd', status, null);
-    for (const status of [400, 404, 409, 422]) expect(isPermanentBbdRefusal(refusal(status))).toBe(true);
-    for (const status of [401, 403, 408, 429]) expect(isPermanentBbdRefusal(refusal(status))).toBe(false);
+  it('only a refusal of this one order is permanent: 422 or a 400 VALIDATION_ERROR; a systemic 4xx stays retryable', () => {
+    const refusal = (status: number, body: unknown = null) => new HttpClientError('bbd', status, body);
+    const validation = { error: { code: 'VALIDATION_ERROR', message: 'pickup.lat', field: 'pickup' } };
+    expect(isPermanentBbdRefusal(refusal(422))).toBe(true);
+    expect(isPermanentBbdRefusal(refusal(400, validation))).toBe(true);
+    // A wrong base URL, API version or proxy answers every order alike: parking would empty the queue.
+    for (const status of [400, 401, 403, 404, 408, 409, 413, 429])
+      expect(isPermanentBbdRefusal(refusal(status))).toBe(false);
+    expect(isPermanentBbdRefusal(refusal(400, '<html>Bad Request</html>'))).toBe(false);
+    expect(isPermanentBbdRefusal(refusal(400, { error: { code: 'BAD_API_VERSION' } }))).toBe(false);
+    expect(isPermanentBbdRefusal(refusal(404, { error: { code: 'NOT_FOUND' } }))).toBe(false);
     expect(isPermanentBbdRefusal(new Error('HTTP 422'))).toBe(false);
     expect(isPermanentBbdRefusal(new CircuitOpenError('bbd-dispatch', 1000))).toBe(false);
   });
 
   describe('operators (ManualDispatchService) never add a taxi to a dispatch already on BBD', () => {
     let operators: ManualDispatchService;
-    let cancels: DeferredQueue<BbdCancelPayload>;
 
     beforeEach(() => {
-      cancels = new DeferredQueue<BbdCancelPayload>({ name: 'bbd-cancel', db: database, clock: () => now });
-      operators = new ManualDispatchService(manual, service, bbd as unknown as BbdClient, cancels);
+      operators = new ManualDispatchService(manual, service, bbd as unknown as BbdClient);
     });
 
     /** A queued dispatch and its pending entry. */
@@ -360,8 +374,11 @@ describe('DispatchService (unit, real Postgres)', () => {
       const atComplete = new Promise<void>((resolve) => (reached = resolve));
       let proceed: () => void = () => undefined;
       const gate = new Promise<void>((resolve) => (proceed = resolve));
+      let completer = 0;
       const original = manual.complete.bind(manual);
       jest.spyOn(manual, 'complete').mockImplementationOnce(async (...args) => {
+        const trx = args[3]?.trx as Transaction<TpgTables>;
+        completer = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0].pid;
         reached();
         await gate;
         return original(...args);
@@ -369,8 +386,11 @@ describe('DispatchService (unit, real Postgres)', () => {
       const completing = operators.complete(entry.id, { vehicleId: 'RADIO-2' }, 'ana');
       await atComplete;
       const replaying = service.replay(entry, new AbortController().signal);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the replay reach the row lock
-      proceed();
+      try {
+        await blockedBy(completer); // the replay waits for the row lock the completion holds
+      } finally {
+        proceed(); // never leave the completion's transaction open, even when the wait fails
+      }
       expect(await completing).toMatchObject({ status: 'completed', vehicle: { vehicleId: 'RADIO-2' } });
       expect(await replaying).toMatchObject({ status: 'driver_assigned' });
       expect(await service.get(dispatch.id)).toMatchObject({
@@ -379,7 +399,27 @@ describe('DispatchService (unit, real Postgres)', () => {
         vehicle: { vehicleId: 'RADIO-2' },
       });
       expect((await outbox.list()).map((e) => e.payload.status)).toEqual(['queued', 'driver_assigned']);
+      // The late BBD order is a second taxi: its own cancel entry, beside the completion's.
+      expect((await cancels.list()).map((e) => e.key).sort()).toEqual(
+        [dispatch.id, `${dispatch.id}:BBD-o-c3`].sort(),
+      );
+      expect(await cancels.getByKey(`${dispatch.id}:BBD-o-c3`)).toMatchObject({
+        status: 'pending',
+        payload: { dispatchId: dispatch.id, partnerOrderId: 'o-c3' },
+      });
     });
+
+    /** Resolves once some backend waits for a lock held by backend `pid` (bounded: about 3 s). */
+    async function blockedBy(pid: number): Promise<void> {
+      for (let i = 0; i < 300; i++) {
+        const { rows } = await sql<{ waiting: number }>`
+          select count(*)::int as waiting from pg_stat_activity
+          where wait_event_type = 'Lock' and ${pid}::int = any(pg_blocking_pids(pid))`.execute(database.db);
+        if (rows[0].waiting > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`no backend waited for a lock of ${pid}`);
+    }
 
     it('complete without operator is a supervisor move, audited as operator-api over the holder', async () => {
       const { dispatch, entry } = await queued('o-c4');
@@ -404,6 +444,39 @@ describe('DispatchService (unit, real Postgres)', () => {
       expect(await operators.claim(entry.id, 'ana')).toMatchObject({ status: 'claimed', claimedBy: 'ana' });
       await operators.complete(entry.id, { vehicleId: 'V-5' }, 'ana');
       expect((await service.get(dispatch.id))?.status).toBe('driver_assigned');
+    });
+
+    it('claim of a failed entry whose order BBD holds: adopted, and the entry cancelled with it (the replayer never leases failed)', async () => {
+      const { dispatch, entry } = await queued('o-c6');
+      await manual.lease('replayer-1', { limit: 1, leaseMs: 10_000 });
+      await manual.markPermanentlyFailed(entry.id, 'replayer-1', 'HttpClientError: bbd answered 422');
+      bbd.found = async () => [
+        { orderId: 'BBD-c6', partnerOrderId: 'o-c6', status: 'driver_assigned', vehicle: null },
+      ];
+      expect(await conflict(operators.claim(entry.id, 'ana'))).toMatchObject({
+        dispatchStatus: 'dispatched',
+        bbdOrderId: 'BBD-c6',
+      });
+      expect(await service.get(dispatch.id)).toMatchObject({ status: 'dispatched', bbdOrderId: 'BBD-c6' });
+      expect((await manual.get(entry.id)).status).toBe('cancelled');
+      expect((await manual.events(entry.id)).at(-1)).toMatchObject({
+        fromStatus: 'failed',
+        toStatus: 'cancelled',
+        actor: 'ana',
+        detail: { reason: 'BBD holds order BBD-c6' },
+      });
+
+      // One transaction: a cancel that fails rolls the adopt back too (retried on the next claim).
+      const other = await queued('o-c7');
+      await manual.lease('replayer-1', { limit: 1, leaseMs: 10_000 });
+      await manual.markPermanentlyFailed(other.entry.id, 'replayer-1', 'HttpClientError: bbd answered 422');
+      bbd.found = async () => [
+        { orderId: 'BBD-c7', partnerOrderId: 'o-c7', status: 'searching', vehicle: null },
+      ];
+      jest.spyOn(manual, 'cancel').mockRejectedValueOnce(new Error('database gone'));
+      await expect(operators.claim(other.entry.id, 'ana')).rejects.toThrow('database gone');
+      expect(await service.get(other.dispatch.id)).toMatchObject({ status: 'queued', bbdOrderId: null });
+      expect((await manual.get(other.entry.id)).status).toBe('failed');
     });
   });
 });

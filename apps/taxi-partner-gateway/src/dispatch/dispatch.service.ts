@@ -14,6 +14,7 @@ import type { AssignedVehicle, DispatchStatus, TpgTables } from '../database/tpg
 import { describeBbdFailure } from './dispatch-failure';
 import { DispatchNotWaitingError } from './dispatch-not-waiting.error';
 import type {
+  BbdCancelQueue,
   DispatchEventsOutbox,
   DispatchView,
   ManualDispatchPayload,
@@ -33,6 +34,9 @@ export interface DispatchServiceOptions {
   stalePendingMs: number;
 }
 
+/** A write that commits or rolls back with a dispatch's status change. */
+export type WithChange = (trx: Transaction<TpgTables>, changed: Dispatch) => Promise<unknown>;
+
 /** Called after every outbox enqueue has committed (wakes the outbox replayer). */
 export type OutboxNotifier = () => void;
 
@@ -51,6 +55,7 @@ export class DispatchService {
     private readonly bbd: BbdClient,
     private readonly manualQueue: ManualDispatchQueue,
     private readonly outbox: DispatchEventsOutbox,
+    private readonly bbdCancels: BbdCancelQueue,
     private readonly clock: Clock,
     private readonly options: DispatchServiceOptions,
   ) {}
@@ -105,18 +110,28 @@ export class DispatchService {
 
   /**
    * BBD turned out to hold the order (a create whose answer was lost): a waiting dispatch becomes
-   * dispatched with it, orchestrator told; a dispatch no longer waiting is left as it is.
+   * dispatched with it, orchestrator told, and `withAdopt` runs in that transaction; a dispatch no
+   * longer waiting is left as it is.
    */
-  async adoptBbdOrder(dispatchId: string, order: BbdOrder): Promise<Dispatch | undefined> {
+  async adoptBbdOrder(
+    dispatchId: string,
+    order: BbdOrder,
+    withAdopt?: WithChange,
+  ): Promise<Dispatch | undefined> {
     const dispatch = await this.repository.findById(dispatchId);
     if (!dispatch || !WAITING.includes(dispatch.status)) return dispatch;
     this.logger.warn(`dispatch ${dispatchId}: BBD already holds order ${order.orderId}; recorded`);
-    return this.markDispatched(dispatch, order, WAITING);
+    return this.markDispatched(dispatch, order, WAITING, withAdopt);
   }
 
-  /** An operator assigned a vehicle by radio: queued → driver_assigned, orchestrator told. */
+  /**
+   * An operator assigned a vehicle by radio: queued → driver_assigned, orchestrator told, and any
+   * BBD order for it queued for cancelling, in one transaction.
+   */
   async assignDriver(dispatchId: string, vehicle: AssignedVehicle): Promise<Dispatch | undefined> {
-    return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle });
+    return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle }, (trx, assigned) =>
+      this.enqueueBbdCancel(trx, assigned, assigned.id),
+    );
   }
 
   /**
@@ -134,7 +149,8 @@ export class DispatchService {
 
   /**
    * The operator's radio assignment, one transaction: with the dispatch row locked and still
-   * waiting, `complete` (the entry move) runs, then queued → driver_assigned and its outbox event.
+   * waiting, `complete` (the entry move) runs, then queued → driver_assigned, its outbox event and
+   * the `bbd-cancel` entry (keyed by the dispatch id) that cancels a BBD order whose answer was lost.
    * A replay that got a BBD order meanwhile waits for the lock and then finds the dispatch assigned.
    * @throws DispatchNotWaitingError when it is already on BBD or assigned (nothing is moved)
    */
@@ -155,7 +171,10 @@ export class DispatchService {
         { vehicle },
         this.now(),
       );
-      if (row) await this.enqueueEvent(trx, row);
+      if (row) {
+        await this.enqueueEvent(trx, row);
+        await this.enqueueBbdCancel(trx, row, dispatchId);
+      }
       return completed;
     });
     this.notifyOutbox();
@@ -274,6 +293,7 @@ export class DispatchService {
     dispatch: Dispatch,
     order: BbdOrder,
     from: readonly DispatchStatus[],
+    withChange?: WithChange,
   ): Promise<Dispatch> {
     const vehicle = order.vehicle?.vehicleId
       ? {
@@ -284,17 +304,22 @@ export class DispatchService {
             : {}),
         }
       : undefined;
-    const updated = await this.change(dispatch.id, from, 'dispatched', {
-      bbdOrderId: order.orderId,
-      reason: null,
-      ...(vehicle ? { vehicle } : {}),
-    });
+    const updated = await this.change(
+      dispatch.id,
+      from,
+      'dispatched',
+      { bbdOrderId: order.orderId, reason: null, ...(vehicle ? { vehicle } : {}) },
+      withChange,
+    );
     if (updated) return updated;
     const current = (await this.repository.findById(dispatch.id)) ?? dispatch;
     if (current.status === 'driver_assigned') {
-      // An operator's radio taxi won the race (only possible when a replay outlived its lease).
+      // An operator's radio taxi won the race (a replay that outlived its lease, or waited for the
+      // completion's lock): this BBD order is a second taxi. Its own key, so the completion's entry
+      // (possibly already replayed before this order existed) does not swallow it.
+      await this.enqueueBbdCancel(this.db, current, `${current.id}:${order.orderId}`);
       this.logger.error(
-        `dispatch ${dispatch.id}: BBD order ${order.orderId} arrived after an operator assigned ${current.vehicle?.vehicleId ?? 'a vehicle'}; cancel the BBD order`,
+        `dispatch ${dispatch.id}: BBD order ${order.orderId} arrived after an operator assigned ${current.vehicle?.vehicleId ?? 'a vehicle'}; queued its cancel`,
       );
     } else if (current.status === 'queued') {
       // Queued meanwhile (a duplicate gave up waiting): the replayer will get the same BBD order back.
@@ -311,10 +336,14 @@ export class DispatchService {
     from: readonly DispatchStatus[],
     to: DispatchStatus,
     change: DispatchChange,
+    withChange?: WithChange,
   ): Promise<Dispatch | undefined> {
     const updated = await this.db.transaction().execute(async (trx) => {
       const row = await this.repository.transition(trx, id, from, to, change, this.now());
-      if (row) await this.enqueueEvent(trx, row);
+      if (row) {
+        await this.enqueueEvent(trx, row);
+        await withChange?.(trx, row);
+      }
       return row;
     });
     if (updated) this.notifyOutbox();
@@ -332,6 +361,19 @@ export class DispatchService {
     await this.outbox.enqueue(
       { key: `${dispatch.id}:${dispatch.status}`, payload: event, reason: dispatch.status },
       trx,
+    );
+  }
+
+  /** Queues the cancel of any BBD order for the dispatch: an operator's radio taxi serves it. */
+  private async enqueueBbdCancel(executor: TpgExecutor, dispatch: Dispatch, key: string): Promise<void> {
+    await this.bbdCancels.enqueue(
+      {
+        key,
+        // The dispatch's orderId is what the gateway sends BBD as partnerOrderId.
+        payload: { dispatchId: dispatch.id, partnerOrderId: dispatch.orderId },
+        reason: 'operator sent a taxi by radio',
+      },
+      executor,
     );
   }
 

@@ -6,13 +6,13 @@ import {
   type DeferredQueueEntry,
 } from '@app/resilience';
 import type { BbdClient } from '../clients/bbd.client';
-import type { AssignedVehicle } from '../database/tpg.tables';
+import type { Transaction } from 'kysely';
+import type { AssignedVehicle, TpgTables } from '../database/tpg.tables';
 import { describeBbdFailure } from '../dispatch/dispatch-failure';
 import { isDispatchNotWaitingError } from '../dispatch/dispatch-not-waiting.error';
 import type { DispatchService } from '../dispatch/dispatch.service';
 import {
   MANUAL_DISPATCH_QUEUE_NAME,
-  type BbdCancelQueue,
   type ManualDispatchPayload,
   type ManualDispatchQueue,
 } from '../dispatch/dispatch.types';
@@ -61,7 +61,6 @@ export class ManualDispatchService {
     private readonly queue: ManualDispatchQueue,
     private readonly dispatches: DispatchService,
     private readonly bbd: BbdClient,
-    private readonly bbdCancels: BbdCancelQueue,
   ) {}
 
   async list(status: ListableStatus | undefined, limit = 500): Promise<ManualDispatchItem[]> {
@@ -88,7 +87,8 @@ export class ManualDispatchService {
    * once the dispatch is no longer waiting for a taxi. A `failed` entry (BBD refused the order for
    * good) is requeued and claimed, since the queue claims only pending entries. BBD is asked
    * first, when `bbd-dispatch` admits it: an order BBD already holds (its create answer was lost)
-   * is recorded on the dispatch, and the claim is refused like any dispatched one.
+   * is recorded on the dispatch, and the claim is refused like any dispatched one; a `failed` entry
+   * is cancelled with that record (the replayer, which closes pending ones, never leases it).
    */
   claim(id: string, operator: string): Promise<ManualDispatchItem> {
     return this.mapErrors(id, async () => {
@@ -96,7 +96,7 @@ export class ManualDispatchService {
       // Only a claim that can succeed is worth a BBD call.
       const check =
         current.status === 'pending' || current.status === 'failed'
-          ? await this.checkBbd(current.payload)
+          ? await this.checkBbd(current, operator)
           : undefined;
       const claimed = await this.dispatches.whileWaiting(current.payload.dispatchId, async (trx) => {
         if (current.status === 'failed') await this.queue.requeue(id, operator, { trx });
@@ -131,31 +131,25 @@ export class ManualDispatchService {
           entryStatus: current.status,
         });
       }
-      const { dispatchId, orderId } = current.payload;
-      const completed = await this.dispatches.assignDriverWith(dispatchId, vehicle, async (trx) => {
-        const done = await this.queue.complete(
+      // assignDriverWith also queues the cancel of a BBD order whose answer was lost, in one transaction.
+      const completed = await this.dispatches.assignDriverWith(current.payload.dispatchId, vehicle, (trx) =>
+        this.queue.complete(
           id,
           operator ?? 'operator-api',
           { vehicle },
           { force: operator === undefined, trx },
-        );
-        // Committed with the completion, so a BBD order whose answer was lost is always cancelled.
-        await this.bbdCancels.enqueue(
-          {
-            key: dispatchId,
-            payload: { dispatchId, partnerOrderId: orderId },
-            reason: 'operator sent a taxi by radio',
-          },
-          trx,
-        );
-        return done;
-      });
+        ),
+      );
       return toItem(completed);
     });
   }
 
   /** Asks BBD whether it holds the order; any failure leaves the decision to the operator. */
-  private async checkBbd(payload: ManualDispatchPayload): Promise<BbdCheck> {
+  private async checkBbd(
+    entry: DeferredQueueEntry<ManualDispatchPayload>,
+    operator: string,
+  ): Promise<BbdCheck> {
+    const { payload } = entry;
     let orders;
     try {
       // The dispatch's orderId is what the gateway sends BBD as partnerOrderId.
@@ -167,8 +161,31 @@ export class ManualDispatchService {
     }
     // A completed BBD order counts too: its taxi already served the passenger.
     const held = orders.find((order) => order.status !== 'cancelled');
-    if (held) await this.dispatches.adoptBbdOrder(payload.dispatchId, held);
+    if (!held) return { bbdChecked: true };
+    await this.dispatches.adoptBbdOrder(
+      payload.dispatchId,
+      held,
+      entry.status === 'failed'
+        ? (trx) => this.cancelAdopted(entry.id, held.orderId, operator, trx)
+        : undefined,
+    );
     return { bbdChecked: true };
+  }
+
+  /** Closes a `failed` entry whose order BBD turned out to hold, with the adopt's transaction. */
+  private async cancelAdopted(
+    id: string,
+    bbdOrderId: string,
+    operator: string,
+    trx: Transaction<TpgTables>,
+  ): Promise<void> {
+    try {
+      await this.queue.cancel(id, operator, { trx, detail: { reason: `BBD holds order ${bbdOrderId}` } });
+    } catch (err: unknown) {
+      // Moved meanwhile (e.g. another operator claimed it): its holder gets the 409 and releases it
+      // to the replayer, which closes it; the adopt still commits.
+      if (!isQueueEntryConflictError(err)) throw err;
+    }
   }
 
   private async mapErrors<T>(id: string, fn: () => Promise<T>): Promise<T> {
