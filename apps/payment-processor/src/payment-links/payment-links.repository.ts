@@ -203,24 +203,21 @@ export class PaymentLinksRepository {
 
   /** The outcome stored on an attempt (`started` while its request has not recorded one), if any. */
   async attemptOutcome(linkId: string, gateway: GatewayName): Promise<AttemptOutcome | undefined> {
-    const row = await this.db
-      .selectFrom('payment_attempts')
-      .select('outcome')
-      .where('link_id', '=', linkId)
-      .where('gateway', '=', gateway)
-      .executeTakeFirst();
-    return row?.outcome;
+    return (await this.attempt(linkId, gateway))?.outcome;
   }
 
   /** The gateway id stored on an attempt, or null. */
   async attemptGatewayRef(linkId: string, gateway: GatewayName): Promise<string | null> {
-    const row = await this.db
+    return (await this.attempt(linkId, gateway))?.gateway_ref ?? null;
+  }
+
+  private attempt(linkId: string, gateway: GatewayName) {
+    return this.db
       .selectFrom('payment_attempts')
-      .select('gateway_ref')
+      .select(['outcome', 'gateway_ref'])
       .where('link_id', '=', linkId)
       .where('gateway', '=', gateway)
       .executeTakeFirst();
-    return row?.gateway_ref ?? null;
   }
 
   async setAttemptGatewayRef(
