@@ -69,6 +69,8 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
       databaseUrl,
       schema,
       idempotencyLeaseMs: leaseMs,
+      // "Not found" at a gateway is trusted only after this: the slow call below lands late.
+      orphanGraceMs: 60_000,
       clock: () => Date.now() + offsetMs,
       // Midtrans answers slowly in one test: a call deadline well above its latency.
       breakerOverrides: testBreakerOverrides({ 'payment-midtrans': { callTimeoutMs: 5000 } }),
@@ -178,10 +180,11 @@ describe('Payment Processor: the Idempotency-Key lease fences a request that out
     expect(abandoned?.status).toBe('unavailable');
     await sims.faults.clear();
     // The abandoned link was created at Midtrans too: the outbox expires it there.
+    // The slow call creates it only when its 3 s delay ends; the outbox keeps looking until then.
     await eventually(async () => {
       await pa.outbox.drainOnce();
       return !(await inspect.payable('midtrans', abandoned?.id ?? ''));
-    });
+    }, 10_000);
     expect(await inspect.payable(takeover.body.gateway, takeover.body.id)).toBe(true);
   });
 
