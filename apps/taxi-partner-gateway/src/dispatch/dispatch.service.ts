@@ -129,9 +129,7 @@ export class DispatchService {
    * BBD order for it queued for cancelling, in one transaction.
    */
   async assignDriver(dispatchId: string, vehicle: AssignedVehicle): Promise<Dispatch | undefined> {
-    return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle }, (trx, assigned) =>
-      this.enqueueBbdCancel(trx, assigned, assigned.id),
-    );
+    return this.change(dispatchId, WAITING, 'driver_assigned', { vehicle }, this.queueBbdCancel);
   }
 
   /**
@@ -159,26 +157,22 @@ export class DispatchService {
     vehicle: AssignedVehicle,
     complete: (trx: Transaction<TpgTables>) => Promise<T>,
   ): Promise<T> {
-    const result = await this.db.transaction().execute(async (trx) => {
+    const { completed, assigned } = await this.db.transaction().execute(async (trx) => {
       await this.lockWaiting(trx, dispatchId);
-      const completed = await complete(trx);
+      const done = await complete(trx);
       // The row is locked and waiting, so this compare-and-set cannot miss.
-      const row = await this.repository.transition(
+      const row = await this.transitionIn(
         trx,
         dispatchId,
         WAITING,
         'driver_assigned',
         { vehicle },
-        this.now(),
+        this.queueBbdCancel,
       );
-      if (row) {
-        await this.enqueueEvent(trx, row);
-        await this.enqueueBbdCancel(trx, row, dispatchId);
-      }
-      return completed;
+      return { completed: done, assigned: row };
     });
-    this.notifyOutbox();
-    return result;
+    if (assigned) this.notifyOutbox();
+    return completed;
   }
 
   /**
@@ -338,17 +332,33 @@ export class DispatchService {
     change: DispatchChange,
     withChange?: WithChange,
   ): Promise<Dispatch | undefined> {
-    const updated = await this.db.transaction().execute(async (trx) => {
-      const row = await this.repository.transition(trx, id, from, to, change, this.now());
-      if (row) {
-        await this.enqueueEvent(trx, row);
-        await withChange?.(trx, row);
-      }
-      return row;
-    });
+    const updated = await this.db
+      .transaction()
+      .execute((trx) => this.transitionIn(trx, id, from, to, change, withChange));
     if (updated) this.notifyOutbox();
     return updated;
   }
+
+  /** The status change, its outbox event and `withChange`, inside the caller's transaction. */
+  private async transitionIn(
+    trx: Transaction<TpgTables>,
+    id: string,
+    from: readonly DispatchStatus[],
+    to: DispatchStatus,
+    change: DispatchChange,
+    withChange?: WithChange,
+  ): Promise<Dispatch | undefined> {
+    const row = await this.repository.transition(trx, id, from, to, change, this.now());
+    if (row) {
+      await this.enqueueEvent(trx, row);
+      await withChange?.(trx, row);
+    }
+    return row;
+  }
+
+  /** WithChange of an operator's assignment: the cancel of any BBD order, keyed by the dispatch. */
+  private readonly queueBbdCancel: WithChange = (trx, assigned) =>
+    this.enqueueBbdCancel(trx, assigned, assigned.id);
 
   private async enqueueEvent(trx: TpgExecutor, dispatch: Dispatch): Promise<void> {
     if (dispatch.status === 'pending') return;

@@ -26,9 +26,10 @@ export interface TpgWorkersOptions {
 }
 
 /**
- * The gateway's background work: the manual dispatch queue's replayer and the `bbd-cancel` queue's
- * (both through `bbd-dispatch`), the ordered outbox of orchestrator events (through `order-orchestrator-callbacks`) and the
- * reconciler for crash leftovers. Started after bootstrap, stopped before the database closes.
+ * The gateway's background work: the manual dispatch queue's replayer and the `bbd-cancel`
+ * queue's (both through `bbd-dispatch`), the ordered outbox of orchestrator events (through
+ * `order-orchestrator-callbacks`) and the reconciler for crash leftovers. Started after
+ * bootstrap, stopped before the database closes.
  */
 export class TpgWorkers implements OnApplicationBootstrap, OnModuleDestroy {
   readonly manualReplayer: QueueReplayer<ManualDispatchPayload>;

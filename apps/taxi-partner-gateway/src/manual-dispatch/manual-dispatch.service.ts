@@ -115,10 +115,11 @@ export class ManualDispatchService {
 
   /**
    * The operator assigned `vehicle` by radio: the entry is completed and the dispatch becomes
-   * driver_assigned (orchestrator told through the outbox) in one transaction, with the dispatch row
-   * locked so a replay cannot put it on BBD in between; 409 naming the BBD order when it already is. With `operator`
-   * only the holder may complete; without it (API.md's body has no `operator`) anyone may, recorded
-   * as a supervisor move (`operator-api`, over the holder) like `release`.
+   * driver_assigned (orchestrator told through the outbox) in one transaction, with the dispatch
+   * row locked so a replay cannot put it on BBD in between; 409 naming the BBD order when it
+   * already is. With `operator` only the holder may complete; without it (API.md's body has no
+   * `operator`) anyone may, recorded as a supervisor move (`operator-api`, over the holder) like
+   * `release`.
    */
   complete(id: string, vehicle: AssignedVehicle, operator: string | undefined): Promise<ManualDispatchItem> {
     return this.mapErrors(id, async () => {
