@@ -20,6 +20,7 @@ import {
   type Clock,
   type Database,
 } from '@app/resilience';
+import { DEFAULT_DATABASE_QUERY_TIMEOUT_MS } from '@app/service-kit';
 import type { Registry } from 'prom-client';
 import type { UserProfile } from '../clients/downstream.types';
 import { PaymentProcessorClient } from '../clients/payment-processor.client';
@@ -66,9 +67,6 @@ class OutboxLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 
 const RESOURCE_CLOSERS = Symbol('RESOURCE_CLOSERS');
 
-/** `DATABASE_QUERY_TIMEOUT_MS`'s default (readServiceEdgeConfig). */
-const DEFAULT_QUERY_TIMEOUT_MS = 5000;
-
 /** The breaker's per-call deadline as configured (override over the library default). */
 function callTimeoutMs(config: OrderOrchestratorConfig, name: string): number {
   return (
@@ -95,7 +93,7 @@ export class OrdersModule {
     clock: Clock,
   ): DynamicModule {
     const logger = new Logger('Orders');
-    const queryTimeoutMs = config.edge?.database.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const queryTimeoutMs = config.edge?.database.queryTimeoutMs ?? DEFAULT_DATABASE_QUERY_TIMEOUT_MS;
     const database = OrdersDatabaseModule.register({
       url: config.databaseUrl,
       schema: config.databaseSchema,

@@ -1,5 +1,8 @@
 import type { EnvReader } from './env-reader';
 
+/** `DATABASE_QUERY_TIMEOUT_MS` when unset. */
+export const DEFAULT_DATABASE_QUERY_TIMEOUT_MS = 5000;
+
 /** Bounds on the system of record, so a stalled or unreachable Postgres cannot hang a request. */
 export interface DatabaseBounds {
   /** Wait for a pooled connection or a new one (ms); `DATABASE_CONNECT_TIMEOUT_MS`, default 2000. */
@@ -40,7 +43,10 @@ export function readServiceEdgeConfig(read: EnvReader): ServiceEdgeConfig {
     shutdownDrainTimeoutMs: read.int('SHUTDOWN_DRAIN_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     database: {
       connectionTimeoutMs: read.int('DATABASE_CONNECT_TIMEOUT_MS', 2000, { min: 100, max: 600_000 }),
-      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', 5000, { min: 100, max: 600_000 }),
+      queryTimeoutMs: read.int('DATABASE_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_QUERY_TIMEOUT_MS, {
+        min: 100,
+        max: 600_000,
+      }),
       ...(statement > 0 ? { statementTimeoutMs: statement } : {}),
     },
   };
