@@ -1,5 +1,6 @@
 // Public API of @app/resilience: each folder's index.ts lists what it exports.
 export * from './errors';
+export * from './async';
 export * from './breaker';
 export * from './metrics';
 export * from './alerting';

@@ -9,6 +9,7 @@ import {
   ServiceUnavailableError,
   isBreakerRejection,
   isHttpClientError,
+  settleWithin,
   type Breaker,
   type Clock,
 } from '@app/resilience';
@@ -343,11 +344,9 @@ export class OrdersService {
     const deadline = Date.now() + this.deps.commitCheckMs;
     for (;;) {
       // Each look is cut at the deadline: on a stalled pool one read alone can outlast it.
-      const found = await withinMs(this.deps.orders.get(id), deadline - Date.now()).catch(
-        // Not reachable yet: the outcome is still unknown, look again until the deadline.
-        () => undefined,
-      );
-      if (found) return true;
+      const look = await settleWithin(this.deps.orders.get(id), deadline - Date.now());
+      // Not answered or not reachable yet: the outcome is still unknown, look again until the deadline.
+      if (look?.ok && look.value) return true;
       if (Date.now() >= deadline) return false;
       await sleep(COMMIT_CHECK_POLL_MS);
     }
@@ -432,20 +431,6 @@ function refusalOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   if (said === undefined) return text;
   return `${text}: ${Array.isArray(said) ? said.join('; ') : String(said)}`;
-}
-
-/** `promise`'s value, or undefined once `ms` have passed (the promise itself is left to settle). */
-async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
-  });
-  promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Breaker, Clock } from '../breaker/breaker.types';
+import { settleWithin } from '../async/settle-within';
 import { isBreakerRejection } from '../errors';
 import type { DeferredQueue, ReplayOutcome } from './deferred-queue';
 import type { DeferredQueueEntry, QueueLogger } from './deferred-queue.types';
@@ -275,7 +276,7 @@ export class QueueReplayer<P> {
     if (outcome === 'failure' && handling) {
       // The breaker's deadline ended the call, but the handler may still be acting (a write after
       // the downstream answered). The entry stays leased until it settles, and what it did decides.
-      const settled = await settle(handling, this.leaseMs - (Date.now() - renewedAt) - LEASE_MARGIN_MS);
+      const settled = await settleWithin(handling, this.leaseMs - (Date.now() - renewedAt) - LEASE_MARGIN_MS);
       if (settled === undefined) {
         this.queue.recordReplay(outcome);
         this.logger.error(
@@ -364,29 +365,6 @@ function isAbortOrDeadline(err: unknown): boolean {
 /** Kept back from a lease when waiting inside it, so the lease cannot run out under the wait. */
 const LEASE_MARGIN_MS = 1000;
 
-/** How `promise` settled within `ms`, or undefined when it did not. */
-async function settle(
-  promise: Promise<unknown>,
-  ms: number,
-): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return (await settle(promise, ms)) !== undefined;
+  return (await settleWithin(promise, ms)) !== undefined;
 }
